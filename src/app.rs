@@ -1,0 +1,139 @@
+//! The composition root: open the store, seed event types and the default workspace, then run the
+//! API and the delivery workers until shutdown. Tests call [`serve`] with a listener on port 0.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, redact_url};
+use crate::delivery::{Deliverer, Sender, Worker};
+use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::event_type::{self, EventType, Registry};
+use crate::domain::ids;
+use crate::http::{self, AppState, hash_key};
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Store, Workspace};
+
+/// Opens the database named by the URL, applying migrations.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store = SqliteStore::open(url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+    Ok(Arc::new(store))
+}
+
+/// Installs rustls' crypto provider once per process (reqwest is built without a default one).
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Registers the shipped event types and loads every registered type.
+async fn load_event_types(store: &dyn Store, clock: &dyn Clock) -> anyhow::Result<Registry> {
+    for def in event_type::shipped() {
+        store.upsert_event_type(&def, clock.now()).await?;
+    }
+    let registry = Registry::default();
+    for def in store.event_types().await? {
+        let name = def.name.clone();
+        match EventType::compile(def) {
+            Ok(compiled) => registry.insert(compiled),
+            Err(e) => tracing::error!(event_type = %name, error = %e, "skipping an event type that no longer compiles"),
+        }
+    }
+    Ok(registry)
+}
+
+/// Makes sure the default workspace exists and `SPEAKNODE_API_KEY` is one of its keys. Returns
+/// the key it generated, if it had to.
+async fn ensure_default_workspace(store: &dyn Store, config: &Config, clock: &dyn Clock) -> anyhow::Result<Option<String>> {
+    let now = clock.now();
+    let (workspace, created) = match store.default_workspace().await? {
+        Some(ws) => (ws, false),
+        None => {
+            let ws = Workspace { id: ids::new_id(ids::WORKSPACE), name: "Default".into(), created_at: now };
+            store.create_workspace(&ws, true).await?;
+            (ws, true)
+        }
+    };
+    let (key, generated) = match (&config.api_key, created) {
+        (Some(key), _) => (key.clone(), false),
+        (None, true) => (ids::new_api_key(), true),
+        (None, false) => return Ok(None),
+    };
+    store
+        .add_api_key(&ids::new_id(ids::API_KEY), &workspace.id, &hash_key(&key), now)
+        .await
+        .context("SPEAKNODE_API_KEY is already a key of another workspace")?;
+    Ok(generated.then_some(key))
+}
+
+/// Runs the service on `listener` until `shutdown` is cancelled.
+pub async fn serve(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    serve_with_clock(config, listener, shutdown, Arc::new(SystemClock)).await
+}
+
+pub async fn serve_with_clock(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
+    install_crypto_provider();
+    let store = open_store(&config.database_url).await?;
+    let registry = Arc::new(load_event_types(store.as_ref(), clock.as_ref()).await?);
+    let generated_key = ensure_default_workspace(store.as_ref(), &config, clock.as_ref()).await?;
+    // SQLite serves one process: leases left by an earlier run of it belong to nobody now.
+    let released = store.release_leases(None, clock.now()).await?;
+    if released > 0 {
+        tracing::info!(released, "resumed deliveries that were in flight when the service last stopped");
+    }
+
+    println!("SpeakNode Webhooks listening on http://{}", listener.local_addr()?);
+    println!("database: {}", redact_url(&config.database_url));
+    if let Some(key) = &generated_key {
+        println!("generated the default workspace's API key (shown once): {key}");
+    }
+
+    let deliverer = Arc::new(Deliverer {
+        store: store.clone(),
+        sender: Sender::new(config.delivery_timeout, config.allow_private_targets)?,
+        schedule: config.retry_schedule.clone(),
+        clock: clock.clone(),
+    });
+    let wake = Arc::new(Notify::new());
+    let worker = config.run_worker.then(|| {
+        let worker = Worker::new(
+            deliverer.clone(),
+            wake.clone(),
+            config.max_in_flight,
+            config.max_in_flight_per_webhook,
+            config.delivery_timeout,
+        );
+        tokio::spawn(worker.run(shutdown.clone()))
+    });
+
+    let state = AppState {
+        store,
+        registry,
+        config: Arc::new(config.clone()),
+        clock,
+        deliverer,
+        wake,
+    };
+    let router = if config.run_api {
+        http::api_router(state)
+    } else {
+        http::ops_router().with_state(state)
+    };
+    let stop = shutdown.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await?;
+    if let Some(worker) = worker {
+        worker.await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! The command line: `serve` and `migrate`.
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ServeArgs};
+
+#[derive(Parser)]
+#[command(name = "speaknode-webhooks", version, about = "Signed, durable webhook delivery for SpeakNode")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the API and the delivery workers.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(ServeArgs),
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => migrate(args).await,
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn config(args: &ServeArgs) -> anyhow::Result<Config> {
+    Ok(Config::from_args(args)?)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = config(&args)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} (SPEAKNODE_LISTEN): {e}", config.listen))?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    crate::app::serve(config, listener, shutdown).await
+}
+
+async fn migrate(args: ServeArgs) -> anyhow::Result<()> {
+    let config = config(&args)?;
+    crate::app::open_store(&config.database_url).await?;
+    println!("migrations applied to {}", crate::config::redact_url(&config.database_url));
+    Ok(())
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM: stop claiming, finish or release what is in flight.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: finishing deliveries in flight");
+    shutdown.cancel();
+}

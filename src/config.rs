@@ -1,0 +1,272 @@
+//! Every setting of `serve`: its default, where it is read from, and its validation. A bad value
+//! stops start-up with one line that names the setting.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::domain::retry::RetrySchedule;
+
+/// The flags and environment variables of `serve` (and `migrate`), as typed by the operator.
+/// Values stay strings here so that [`Config::from_args`] can name the setting in its error.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[arg(long, env = "SPEAKNODE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    #[arg(long, env = "SPEAKNODE_DATABASE_URL", default_value = "sqlite://speaknode-webhooks.db", hide_env_values = true)]
+    pub database_url: String,
+    /// Run the delivery workers only.
+    #[arg(long, conflicts_with = "no_worker")]
+    pub no_api: bool,
+    /// Run the API and dashboard only.
+    #[arg(long)]
+    pub no_worker: bool,
+    #[arg(long, env = "SPEAKNODE_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    #[arg(long, env = "SPEAKNODE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    #[arg(long, env = "SPEAKNODE_DELIVERY_TIMEOUT", default_value = "5s")]
+    pub delivery_timeout: String,
+    #[arg(long, env = "SPEAKNODE_RETRY_SCHEDULE", default_value = "5s,5m,30m,2h,5h,10h,10h")]
+    pub retry_schedule: String,
+    #[arg(long, env = "SPEAKNODE_ALLOW_PRIVATE_TARGETS", default_value = "false")]
+    pub allow_private_targets: String,
+    #[arg(long, env = "SPEAKNODE_MAX_PAYLOAD_BYTES", default_value = "1048576")]
+    pub max_payload_bytes: String,
+    #[arg(long, env = "SPEAKNODE_DISABLE_AFTER", default_value = "5d")]
+    pub disable_after: String,
+    #[arg(long, env = "SPEAKNODE_RETENTION", default_value = "30d")]
+    pub retention: String,
+    /// Attempts in flight at once, over all webhooks.
+    #[arg(long, env = "SPEAKNODE_MAX_IN_FLIGHT", default_value = "256")]
+    pub max_in_flight: String,
+    /// Attempts in flight at once to one webhook, so one slow endpoint cannot hold up the others.
+    #[arg(long, env = "SPEAKNODE_MAX_IN_FLIGHT_PER_WEBHOOK", default_value = "32")]
+    pub max_in_flight_per_webhook: String,
+}
+
+/// Validated settings.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub run_api: bool,
+    pub run_worker: bool,
+    pub api_key: Option<String>,
+    pub admin_token: Option<String>,
+    pub delivery_timeout: Duration,
+    pub retry_schedule: RetrySchedule,
+    pub allow_private_targets: bool,
+    pub max_payload_bytes: usize,
+    pub disable_after: Duration,
+    pub retention: Duration,
+    pub max_in_flight: usize,
+    pub max_in_flight_per_webhook: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {setting}: {reason}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub reason: String,
+}
+
+fn bad(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { setting, reason: reason.into() }
+}
+
+impl Config {
+    pub fn from_args(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let listen = args.listen.parse().map_err(|_| {
+            bad("SPEAKNODE_LISTEN", format!("{:?} is not an address like 127.0.0.1:8080", args.listen))
+        })?;
+        if let Some(key) = &args.api_key {
+            check_api_key(key)?;
+        }
+        if args.admin_token.as_deref().is_some_and(|t| t.chars().count() < 16) {
+            return Err(bad("SPEAKNODE_ADMIN_TOKEN", "must be at least 16 characters"));
+        }
+        let delivery_timeout = duration("SPEAKNODE_DELIVERY_TIMEOUT", &args.delivery_timeout)?;
+        if delivery_timeout.is_zero() {
+            return Err(bad("SPEAKNODE_DELIVERY_TIMEOUT", "must be longer than zero"));
+        }
+        Ok(Self {
+            listen,
+            database_url: database_url(&args.database_url)?,
+            run_api: !args.no_api,
+            run_worker: !args.no_worker,
+            api_key: args.api_key.clone(),
+            admin_token: args.admin_token.clone(),
+            delivery_timeout,
+            retry_schedule: RetrySchedule::parse(&args.retry_schedule)
+                .map_err(|e| bad("SPEAKNODE_RETRY_SCHEDULE", e))?,
+            allow_private_targets: boolean("SPEAKNODE_ALLOW_PRIVATE_TARGETS", &args.allow_private_targets)?,
+            max_payload_bytes: count("SPEAKNODE_MAX_PAYLOAD_BYTES", &args.max_payload_bytes)?,
+            disable_after: duration("SPEAKNODE_DISABLE_AFTER", &args.disable_after)?,
+            retention: duration("SPEAKNODE_RETENTION", &args.retention)?,
+            max_in_flight: count("SPEAKNODE_MAX_IN_FLIGHT", &args.max_in_flight)?,
+            max_in_flight_per_webhook: count("SPEAKNODE_MAX_IN_FLIGHT_PER_WEBHOOK", &args.max_in_flight_per_webhook)?,
+        })
+    }
+
+    /// The contract's defaults, ignoring flags and environment: for tests and the benchmark.
+    pub fn defaults() -> Result<Self, ConfigError> {
+        Self::from_args(&ServeArgs::defaults())
+    }
+}
+
+impl ServeArgs {
+    /// The same values clap fills in when nothing is given.
+    pub fn defaults() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://speaknode-webhooks.db".into(),
+            no_api: false,
+            no_worker: false,
+            api_key: None,
+            admin_token: None,
+            delivery_timeout: "5s".into(),
+            retry_schedule: "5s,5m,30m,2h,5h,10h,10h".into(),
+            allow_private_targets: "false".into(),
+            max_payload_bytes: "1048576".into(),
+            disable_after: "5d".into(),
+            retention: "30d".into(),
+            max_in_flight: "256".into(),
+            max_in_flight_per_webhook: "32".into(),
+        }
+    }
+}
+
+fn check_api_key(key: &str) -> Result<(), ConfigError> {
+    if key.chars().count() < 16 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(bad(
+            "SPEAKNODE_API_KEY",
+            "must be 16 or more printable characters without spaces",
+        ));
+    }
+    Ok(())
+}
+
+fn database_url(url: &str) -> Result<String, ConfigError> {
+    if url.starts_with("sqlite:") {
+        return Ok(url.to_string());
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(bad("SPEAKNODE_DATABASE_URL", "PostgreSQL is not supported by this build yet"));
+    }
+    Err(bad(
+        "SPEAKNODE_DATABASE_URL",
+        format!("{:?} must start with sqlite:// or postgres://", redact_url(url)),
+    ))
+}
+
+fn duration(setting: &'static str, text: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| bad(setting, format!("{text:?} is not a duration like 500ms, 5s, 2h or 5d ({e})")))
+}
+
+fn boolean(setting: &'static str, text: &str) -> Result<bool, ConfigError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        _ => Err(bad(setting, format!("{text:?} is not true or false"))),
+    }
+}
+
+fn count(setting: &'static str, text: &str) -> Result<usize, ConfigError> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(bad(setting, format!("{text:?} is not a positive whole number"))),
+    }
+}
+
+/// A database URL with its password replaced by `***`, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |o: &Option<String>| o.as_ref().map(|_| "***");
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("run_api", &self.run_api)
+            .field("run_worker", &self.run_worker)
+            .field("api_key", &redacted(&self.api_key))
+            .field("admin_token", &redacted(&self.admin_token))
+            .field("delivery_timeout", &self.delivery_timeout)
+            .field("retry_schedule", &self.retry_schedule)
+            .field("allow_private_targets", &self.allow_private_targets)
+            .field("max_payload_bytes", &self.max_payload_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> ServeArgs {
+        ServeArgs::defaults()
+    }
+
+    #[test]
+    fn clap_defaults_match_the_documented_defaults() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        // Only meaningful when no SPEAKNODE_* variable is set in the test environment.
+        if std::env::vars().any(|(k, _)| k.starts_with("SPEAKNODE_") && k != "SPEAKNODE_TEST_DATABASE_URL") {
+            return;
+        }
+        let parsed = Cli::try_parse_from(["x"]).expect("parses").args;
+        assert_eq!(format!("{parsed:?}"), format!("{:?}", ServeArgs::defaults()));
+    }
+
+    #[test]
+    fn the_contract_defaults_are_valid() {
+        let config = Config::defaults().expect("valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.delivery_timeout, Duration::from_secs(5));
+        assert_eq!(config.retry_schedule.max_attempts(), 8);
+        assert_eq!(config.max_payload_bytes, 1_048_576);
+        assert!(!config.allow_private_targets);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_setting_on_one_line() {
+        let mut a = args();
+        a.delivery_timeout = "soon".into();
+        let err = Config::from_args(&a).unwrap_err().to_string();
+        assert!(err.starts_with("invalid SPEAKNODE_DELIVERY_TIMEOUT"), "{err}");
+        assert!(!err.contains('\n'));
+
+        let mut a = args();
+        a.api_key = Some("short".into());
+        assert_eq!(Config::from_args(&a).unwrap_err().setting, "SPEAKNODE_API_KEY");
+
+        let mut a = args();
+        a.allow_private_targets = "maybe".into();
+        assert_eq!(Config::from_args(&a).unwrap_err().setting, "SPEAKNODE_ALLOW_PRIVATE_TARGETS");
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_database_urls() {
+        assert_eq!(redact_url("postgres://u:hunter2@db/x"), "postgres://u:***@db/x");
+        let mut config = Config::defaults().expect("valid");
+        config.api_key = Some("sk_supersecretvalue123".into());
+        assert!(!format!("{config:?}").contains("supersecret"));
+    }
+}

@@ -1,0 +1,73 @@
+//! One attempt from start to finish: send, decide what comes next, record. Shared by the workers
+//! and by test sends, so both behave the same way.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::domain::attempt::{Outcome, Trigger};
+use crate::domain::clock::Clock;
+use crate::domain::ids;
+use crate::domain::retry::RetrySchedule;
+use crate::domain::time::Millis;
+use crate::store::{Attempt, Claimed, NewAttempt, NextStep, Store, StoreResult};
+
+pub struct Deliverer {
+    pub store: Arc<dyn Store>,
+    pub sender: super::Sender,
+    pub schedule: RetrySchedule,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Deliverer {
+    /// Makes one attempt of a claimed delivery and records it.
+    pub async fn attempt(&self, claim: Claimed) -> StoreResult<Attempt> {
+        let started_at = self.clock.now();
+        let timer = Instant::now();
+        let outcome = self.sender.send(&claim, started_at.div_euclid(1000)).await;
+        let duration_ms = timer.elapsed().as_millis() as i64;
+        let next = self.next_step(&claim, &outcome, started_at + duration_ms);
+        let record = NewAttempt {
+            id: ids::new_id(ids::ATTEMPT),
+            claim,
+            started_at,
+            duration_ms,
+            outcome,
+            next,
+        };
+        self.record(&record).await
+    }
+
+    /// What the delivery does next. Test sends get exactly one attempt; a 410 ends the delivery
+    /// (the webhook is disabled as `gone`); other failures follow the retry schedule.
+    pub fn next_step(&self, claim: &Claimed, outcome: &Outcome, now: Millis) -> NextStep {
+        if outcome.is_success() {
+            return NextStep::Succeeded;
+        }
+        if claim.trigger == Trigger::Test || outcome.is_gone() {
+            return NextStep::Failed;
+        }
+        match self.schedule.next_delay(claim.attempts + 1, outcome.retry_after()) {
+            Some(delay) => NextStep::RetryAt(now + delay.as_millis() as i64),
+            None => NextStep::Failed,
+        }
+    }
+
+    /// Records the attempt, retrying a little while the database is briefly unavailable. If it
+    /// stays down, the lease runs out and the delivery is attempted again: at least once.
+    async fn record(&self, attempt: &NewAttempt) -> StoreResult<Attempt> {
+        let mut backoff = Duration::from_millis(50);
+        let mut tries = 0;
+        loop {
+            match self.store.record_attempt(attempt).await {
+                Ok(recorded) => return Ok(recorded),
+                Err(crate::store::StoreError::Unavailable(e)) if tries < 8 => {
+                    tracing::warn!(delivery = %attempt.claim.delivery_id, error = %e, "recording an attempt failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    tries += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}

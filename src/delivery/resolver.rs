@@ -1,0 +1,60 @@
+//! A DNS resolver for outgoing deliveries that drops blocked addresses. Checking the URL once at
+//! create time is not enough: a name can resolve somewhere else at delivery time (DNS rebinding),
+//! so the check runs on every resolution, before any connection is made.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+use crate::domain::address::is_blocked;
+
+#[derive(Debug)]
+pub struct BlockedAddressError(pub String);
+
+impl fmt::Display for BlockedAddressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} resolves only to blocked addresses", self.0)
+    }
+}
+
+impl std::error::Error for BlockedAddressError {}
+
+#[derive(Debug)]
+pub struct DnsError(pub String);
+
+impl fmt::Display for DnsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DNS lookup failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for DnsError {}
+
+pub struct GuardedResolver {
+    pub allow_private: bool,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_string();
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|e| -> BoxError { Box::new(DnsError(format!("{host}: {e}"))) })?
+                .collect();
+            if found.is_empty() {
+                return Err(Box::new(DnsError(format!("{host}: no addresses"))) as BoxError);
+            }
+            let allowed: Vec<SocketAddr> =
+                found.into_iter().filter(|a| allow_private || !is_blocked(a.ip())).collect();
+            if allowed.is_empty() {
+                return Err(Box::new(BlockedAddressError(host)) as BoxError);
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! One HTTP request to a receiver: build the signed request, send it within the timeout, read at
+//! most 64 KiB of the answer, and turn whatever happens into an [`Outcome`].
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
+use url::Url;
+
+use super::resolver::{BlockedAddressError, DnsError, GuardedResolver};
+use crate::domain::attempt::{FailureKind, Outcome};
+use crate::domain::signature::{speaknode_signature, standard_signature_header};
+use crate::domain::webhook::check_host;
+use crate::store::Claimed;
+
+/// How much of a response body is kept; reading stops there.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+pub const USER_AGENT_VALUE: &str = concat!("SpeakNode-Webhooks/", env!("CARGO_PKG_VERSION"));
+
+pub struct Sender {
+    client: reqwest::Client,
+    timeout: Duration,
+    allow_private: bool,
+}
+
+impl Sender {
+    pub fn new(timeout: Duration, allow_private: bool) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+            .connect_timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Self { client, timeout, allow_private })
+    }
+
+    /// The headers of one attempt, signed with every valid secret (newest first).
+    pub fn headers(claim: &Claimed, timestamp: i64) -> HeaderMap {
+        let body = claim.payload.as_bytes();
+        let mut headers = HeaderMap::new();
+        let mut put = |name: &'static str, value: String| {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(name, v);
+            }
+        };
+        put("x-speaknode-event", claim.event_type.clone());
+        put("x-speaknode-delivery", claim.delivery_id.clone());
+        if let Some(newest) = claim.secrets.first() {
+            put("x-speaknode-signature", speaknode_signature(newest, body));
+        }
+        put("webhook-id", claim.event_id.clone());
+        put("webhook-timestamp", timestamp.to_string());
+        put("webhook-signature", standard_signature_header(&claim.secrets, &claim.event_id, timestamp, body));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        headers
+    }
+
+    /// Sends one attempt; `timestamp` is the attempt's Unix time in seconds.
+    pub async fn send(&self, claim: &Claimed, timestamp: i64) -> Outcome {
+        let Ok(url) = Url::parse(&claim.url) else {
+            return Outcome::Failed(FailureKind::ConnectionError);
+        };
+        // IP literals never reach the resolver, so they are checked here.
+        if !self.allow_private && url.host().is_none_or(|h| check_host(&h).is_err()) {
+            return Outcome::Failed(FailureKind::BlockedAddress);
+        }
+        let request = self
+            .client
+            .post(url)
+            .headers(Self::headers(claim, timestamp))
+            .body(claim.payload.clone());
+        match tokio::time::timeout(self.timeout, exchange(request)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Failed(FailureKind::Timeout),
+        }
+    }
+}
+
+async fn exchange(request: reqwest::RequestBuilder) -> Outcome {
+    let mut response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => return Outcome::Failed(classify(&e)),
+    };
+    let status = response.status().as_u16();
+    let retry_after = if status == 429 || status == 503 {
+        response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after)
+    } else {
+        None
+    };
+    let mut body = Vec::new();
+    let mut truncated = false;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_RESPONSE_BYTES - body.len();
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    truncated = true;
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            // The status line arrived, so the outcome follows the status even if the body broke off.
+            Err(_) => break,
+        }
+    }
+    Outcome::Responded {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        truncated,
+        retry_after,
+    }
+}
+
+fn classify(error: &reqwest::Error) -> FailureKind {
+    let mut source: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<BlockedAddressError>() {
+            return FailureKind::BlockedAddress;
+        }
+        if e.is::<DnsError>() {
+            return FailureKind::DnsError;
+        }
+        if e.is::<rustls::Error>() {
+            return FailureKind::TlsError;
+        }
+        source = e.source();
+    }
+    if error.is_timeout() {
+        FailureKind::Timeout
+    } else {
+        FailureKind::ConnectionError
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let secs = (at.timestamp() - chrono::Utc::now().timestamp()).max(0);
+    Some(Duration::from_secs(secs as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}

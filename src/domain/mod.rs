@@ -1,0 +1,15 @@
+//! Pure types and rules of SpeakNode Webhooks: no I/O here, so everything that must be exactly
+//! right (signatures, the retry schedule, address checks, validation) is tested by known answers.
+
+pub mod address;
+pub mod attempt;
+pub mod clock;
+pub mod event_type;
+pub mod ids;
+pub mod retry;
+pub mod signature;
+pub mod time;
+pub mod validation;
+pub mod webhook;
+
+pub use validation::Invalid;

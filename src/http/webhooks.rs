@@ -1,0 +1,141 @@
+//! `/api/v1/webhooks`: create, list, read, update, delete, and read the secret.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, QueryParams, WorkspaceId};
+use super::views::{self, List, WebhookView};
+use crate::domain::ids;
+use crate::domain::webhook::{Secret, WebhookUrl, check_description, check_event_types};
+use crate::store::{NewWebhook, WebhookPatch};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookBody {
+    url: Option<String>,
+    description: Option<String>,
+    event_types: Option<Vec<String>>,
+    enabled: Option<bool>,
+}
+
+/// Checks every given field with the same rules for create and update.
+fn validate(state: &AppState, body: &WebhookBody) -> Result<(), ApiError> {
+    if let Some(url) = &body.url {
+        WebhookUrl::parse(url, state.config.allow_private_targets)?;
+    }
+    if let Some(description) = &body.description {
+        check_description(description)?;
+    }
+    if let Some(types) = &body.event_types {
+        check_event_types(types, |name| state.registry.contains(name))?;
+    }
+    Ok(())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    WorkspaceId(workspace_id): WorkspaceId,
+    ApiJson { value: body, .. }: ApiJson<WebhookBody>,
+) -> ApiResult<(StatusCode, Json<WebhookView>)> {
+    let url = body.url.as_deref().ok_or_else(|| ApiError::invalid("url", "is required"))?;
+    let url = WebhookUrl::parse(url, state.config.allow_private_targets)?;
+    if body.event_types.is_none() {
+        return Err(ApiError::invalid("event_types", "is required"));
+    }
+    validate(&state, &body)?;
+    let secret = Secret::generate();
+    let created = state
+        .store
+        .create_webhook(&NewWebhook {
+            id: ids::new_id(ids::WEBHOOK),
+            workspace_id,
+            url: url.as_str().to_string(),
+            description: body.description.unwrap_or_default(),
+            event_types: body.event_types.unwrap_or_default(),
+            enabled: body.enabled.unwrap_or(true),
+            secret: secret.clone(),
+            now: state.clock.now(),
+        })
+        .await?;
+    let mut view = views::webhook(created);
+    view.secret = Some(secret.expose().to_string());
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    WorkspaceId(workspace_id): WorkspaceId,
+    query: QueryParams,
+) -> ApiResult<Json<List<WebhookView>>> {
+    let page = state.store.list_webhooks(&workspace_id, query.page()?).await?;
+    Ok(Json(views::list(page, views::webhook)))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    WorkspaceId(workspace_id): WorkspaceId,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WebhookView>> {
+    let webhook = state.store.webhook(&workspace_id, &id).await?;
+    Ok(Json(views::webhook(webhook.ok_or_else(|| ApiError::not_found("webhook"))?)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    WorkspaceId(workspace_id): WorkspaceId,
+    Path(id): Path<String>,
+    ApiJson { value: body, .. }: ApiJson<WebhookBody>,
+) -> ApiResult<Json<WebhookView>> {
+    // An unknown id is a 404 even when the body is also invalid: existence is checked first.
+    if state.store.webhook(&workspace_id, &id).await?.is_none() {
+        return Err(ApiError::not_found("webhook"));
+    }
+    validate(&state, &body)?;
+    let url = body
+        .url
+        .as_deref()
+        .map(|u| WebhookUrl::parse(u, state.config.allow_private_targets))
+        .transpose()?;
+    let patch = WebhookPatch {
+        url: url.map(|u| u.as_str().to_string()),
+        description: body.description,
+        event_types: body.event_types,
+        enabled: body.enabled,
+    };
+    let updated = state.store.update_webhook(&workspace_id, &id, &patch, state.clock.now()).await?;
+    if patch.enabled == Some(true) {
+        state.wake.notify_one();
+    }
+    Ok(Json(views::webhook(updated.ok_or_else(|| ApiError::not_found("webhook"))?)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    WorkspaceId(workspace_id): WorkspaceId,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if state.store.delete_webhook(&workspace_id, &id, state.clock.now()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("webhook"))
+    }
+}
+
+pub async fn secret(
+    State(state): State<AppState>,
+    WorkspaceId(workspace_id): WorkspaceId,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let secrets = state.store.webhook_secrets(&workspace_id, &id, state.clock.now()).await?;
+    let newest = secrets
+        .ok_or_else(|| ApiError::not_found("webhook"))?
+        .into_iter()
+        .next()
+        .ok_or_else(ApiError::internal)?;
+    Ok(Json(json!({"secret": newest.expose()})))
+}

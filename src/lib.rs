@@ -1,0 +1,21 @@
+//! SpeakNode Webhooks: signed, durable webhook delivery for the SpeakNode voice-agent platform.
+//!
+//! # Glossary
+//! - **Workspace** (`ws_…`): one customer account; everything else belongs to exactly one.
+//! - **Webhook** (`wh_…`): a subscription — URL, event types, enabled flag, signing secret.
+//! - **Event** (`evt_…`): one occurrence emitted by the platform into a workspace.
+//! - **Delivery** (`dlv_…`): one event owed to one webhook, until it succeeds, fails or is cancelled.
+//! - **Attempt** (`att_…`): one HTTP request of a delivery; a webhook's attempts are its Request History.
+//!
+//! # Modules and the dependency rule
+//! `domain` (pure rules) ← `store` (durable state, also the queue) ← `delivery` (workers that
+//! claim, sign, send and record). `http` serves the JSON API over `domain` + `store`. `app` wires
+//! them together; nothing imports `app`. `cli` and `config` are the edges.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod delivery;
+pub mod domain;
+pub mod http;
+pub mod store;

@@ -1,0 +1,84 @@
+//! Durable state behind one trait, so the API, the dashboard and the workers never know which
+//! database holds it. The delivery queue lives here too: a Delivery row *is* the queue entry, so
+//! accepting an Event and queueing its Deliveries is one transaction.
+
+mod records;
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+pub use records::*;
+
+use crate::domain::event_type::EventTypeDef;
+use crate::domain::time::Millis;
+use crate::domain::webhook::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or refused to work; the caller may retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A uniqueness rule was broken.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Anything else: a bug or corrupt data.
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Workspaces and API keys.
+    async fn default_workspace(&self) -> StoreResult<Option<Workspace>>;
+    async fn create_workspace(&self, workspace: &Workspace, is_default: bool) -> StoreResult<()>;
+    async fn workspace(&self, id: &str) -> StoreResult<Option<Workspace>>;
+    /// Adds a key (by its hash); a hash that is already a key of the workspace is kept as it is.
+    async fn add_api_key(&self, key_id: &str, workspace_id: &str, key_hash: &[u8], now: Millis) -> StoreResult<()>;
+    /// The workspace a key hash belongs to, if the key is valid.
+    async fn workspace_for_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>>;
+
+    // Event types.
+    async fn upsert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<()>;
+    async fn event_types(&self) -> StoreResult<Vec<EventTypeDef>>;
+
+    // Webhooks.
+    async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<Webhook>;
+    async fn list_webhooks(&self, workspace_id: &str, page: PageRequest) -> StoreResult<Page<Webhook>>;
+    async fn webhook(&self, workspace_id: &str, id: &str) -> StoreResult<Option<Webhook>>;
+    async fn update_webhook(&self, workspace_id: &str, id: &str, patch: &WebhookPatch, now: Millis) -> StoreResult<Option<Webhook>>;
+    /// Deletes the webhook and its history; its pending deliveries are cancelled.
+    async fn delete_webhook(&self, workspace_id: &str, id: &str, now: Millis) -> StoreResult<bool>;
+    /// The secrets that sign deliveries now, newest first.
+    async fn webhook_secrets(&self, workspace_id: &str, id: &str, now: Millis) -> StoreResult<Option<Vec<Secret>>>;
+
+    // Events.
+    /// Stores the event and one delivery per enabled webhook subscribed to its type, atomically.
+    async fn ingest_event(&self, event: &NewEvent) -> StoreResult<Ingested>;
+    async fn list_events(&self, workspace_id: &str, event_type: Option<&str>, page: PageRequest) -> StoreResult<Page<Event>>;
+    async fn event(&self, workspace_id: &str, id: &str) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>>;
+
+    // The delivery queue.
+    /// Leases up to `limit` due deliveries until `lease_until`, skipping the given webhooks.
+    async fn claim_due(&self, claim: &ClaimRequest) -> StoreResult<Vec<Claimed>>;
+    /// Gives claimed deliveries back, due at `now` (the worker had no room for them).
+    async fn release(&self, claims: &[Claimed], now: Millis) -> StoreResult<()>;
+    /// Makes every delivery leased by `owner` (or by anyone, when `None`) due now.
+    async fn release_leases(&self, owner: Option<&str>, now: Millis) -> StoreResult<u64>;
+    /// When the earliest pending delivery is due, if any is.
+    async fn next_due_at(&self) -> StoreResult<Option<Millis>>;
+    /// Records one attempt and moves its delivery on, in one transaction.
+    async fn record_attempt(&self, attempt: &NewAttempt) -> StoreResult<Attempt>;
+    /// A delivery of the type's example to one webhook, for a test send; it is not queued.
+    async fn create_test_delivery(&self, test: &NewTestDelivery) -> StoreResult<Option<Claimed>>;
+
+    // Request History.
+    async fn list_attempts(&self, workspace_id: &str, webhook_id: &str, filter: &AttemptFilter, page: PageRequest) -> StoreResult<Page<Attempt>>;
+    async fn attempt(&self, workspace_id: &str, webhook_id: &str, id: &str) -> StoreResult<Option<Attempt>>;
+    /// Makes the attempt's delivery due now for one more attempt (trigger `manual`).
+    async fn retry_delivery(&self, workspace_id: &str, webhook_id: &str, attempt_id: &str, now: Millis) -> StoreResult<Option<String>>;
+}

@@ -1,0 +1,200 @@
+//! The rows the store reads and writes, in the service's vocabulary.
+
+use crate::domain::attempt::{DeliveryState, Outcome, Trigger};
+use crate::domain::time::Millis;
+use crate::domain::webhook::{DisabledReason, Secret};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+/// Keyset paging: `cursor` is the position (an opaque sequence number) after which to continue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub cursor: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub id: String,
+    pub workspace_id: String,
+    pub url: String,
+    pub description: String,
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<DisabledReason>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// The latest attempt: its HTTP status or error, and when.
+    pub last_attempt: Option<LastAttempt>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LastAttempt {
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    pub succeeded: bool,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub id: String,
+    pub workspace_id: String,
+    pub url: String,
+    pub description: String,
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    pub secret: Secret,
+    pub now: Millis,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: String,
+    pub workspace_id: String,
+    pub event_type: String,
+    /// The exact body every delivery of this event sends.
+    pub payload: String,
+    pub created_at: Millis,
+    pub delivery_count: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub id: String,
+    pub workspace_id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub created_at: Millis,
+    pub idempotency: Option<Idempotency>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    /// SHA-256 of the request body, so a key reused for another request is caught.
+    pub request_hash: Vec<u8>,
+    /// Keys older than this are forgotten.
+    pub not_before: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub enum Ingested {
+    Created(Event),
+    /// The idempotency key was seen with the same request: the first event.
+    Replayed(Event),
+    /// The idempotency key was seen with a different request.
+    KeyReused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliverySummary {
+    pub id: String,
+    pub webhook_id: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub next_attempt_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    pub owner: String,
+    pub now: Millis,
+    pub lease_until: Millis,
+    pub limit: u32,
+    pub skip_webhooks: Vec<String>,
+}
+
+/// A leased delivery with everything needed to attempt it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub delivery_id: String,
+    pub workspace_id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub url: String,
+    pub payload: String,
+    pub secrets: Vec<Secret>,
+    pub trigger: Trigger,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// Fences the lease: only the holder of the current token moves the delivery on.
+    pub lease_token: i64,
+}
+
+/// What happens to the delivery after an attempt; decided by the worker from the retry policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    Succeeded,
+    RetryAt(Millis),
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAttempt {
+    pub id: String,
+    pub claim: Claimed,
+    pub started_at: Millis,
+    pub duration_ms: i64,
+    pub outcome: Outcome,
+    pub next: NextStep,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTestDelivery {
+    pub workspace_id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub delivery_id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub now: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub id: String,
+    pub webhook_id: String,
+    pub delivery_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub attempt: u32,
+    pub trigger: Trigger,
+    pub timestamp: Millis,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub payload: String,
+    pub response: String,
+    pub response_truncated: bool,
+    pub next_attempt_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AttemptFilter {
+    /// `Some(true)`: only succeeded attempts; `Some(false)`: only failed ones.
+    pub succeeded: Option<bool>,
+    pub event_type: Option<String>,
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+}

@@ -1,0 +1,236 @@
+//! The embedded default: one SQLite file in WAL mode. All writes go through a single connection
+//! (SQLite has one writer anyway; queueing in the pool beats `SQLITE_BUSY` retries) and start with
+//! `BEGIN IMMEDIATE`, so a transaction never has to upgrade its lock halfway. Reads use their own
+//! pool and never wait for writes.
+
+mod events;
+mod history;
+mod queue;
+mod rows;
+mod webhooks;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+
+use super::*;
+use crate::domain::event_type::EventTypeDef;
+use crate::domain::time::Millis;
+use crate::domain::webhook::Secret;
+
+pub struct SqliteStore {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict(db.message().to_string()),
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+                Self::Unavailable(e.to_string())
+            }
+            sqlx::Error::Database(db) if db.message().contains("locked") || db.message().contains("busy") => {
+                Self::Unavailable(db.message().to_string())
+            }
+            _ => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and applies the migrations.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before the 202 goes out, even if the machine loses power.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&write)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { write, read })
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn workspace_from(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Workspace> {
+    Ok(Workspace {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn default_workspace(&self) -> StoreResult<Option<Workspace>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE is_default = 1")
+            .fetch_optional(&self.write)
+            .await?;
+        row.as_ref().map(workspace_from).transpose()
+    }
+
+    async fn create_workspace(&self, workspace: &Workspace, is_default: bool) -> StoreResult<()> {
+        sqlx::query("INSERT INTO workspaces (id, name, is_default, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&workspace.id)
+            .bind(&workspace.name)
+            .bind(is_default)
+            .bind(workspace.created_at)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn workspace(&self, id: &str) -> StoreResult<Option<Workspace>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(workspace_from).transpose()
+    }
+
+    async fn add_api_key(&self, key_id: &str, workspace_id: &str, key_hash: &[u8], now: Millis) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL WHERE workspace_id = excluded.workspace_id",
+        )
+        .bind(key_id)
+        .bind(workspace_id)
+        .bind(key_hash)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn workspace_for_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT workspace_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
+            .bind(key_hash)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.try_get("workspace_id")).transpose()?)
+    }
+
+    async fn upsert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO event_types (name, description, schema, example, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET description = excluded.description,
+                 schema = excluded.schema, example = excluded.example, updated_at = excluded.updated_at",
+        )
+        .bind(&def.name)
+        .bind(&def.description)
+        .bind(def.schema.to_string())
+        .bind(def.example.to_string())
+        .bind(now)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn event_types(&self) -> StoreResult<Vec<EventTypeDef>> {
+        let rows = sqlx::query("SELECT name, description, schema, example FROM event_types ORDER BY name")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(rows::event_type_from).collect()
+    }
+
+    async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<Webhook> {
+        webhooks::create(self, webhook).await
+    }
+
+    async fn list_webhooks(&self, workspace_id: &str, page: PageRequest) -> StoreResult<Page<Webhook>> {
+        webhooks::list(self, workspace_id, page).await
+    }
+
+    async fn webhook(&self, workspace_id: &str, id: &str) -> StoreResult<Option<Webhook>> {
+        webhooks::get(&self.read, workspace_id, id).await
+    }
+
+    async fn update_webhook(&self, workspace_id: &str, id: &str, patch: &WebhookPatch, now: Millis) -> StoreResult<Option<Webhook>> {
+        webhooks::update(self, workspace_id, id, patch, now).await
+    }
+
+    async fn delete_webhook(&self, workspace_id: &str, id: &str, now: Millis) -> StoreResult<bool> {
+        webhooks::delete(self, workspace_id, id, now).await
+    }
+
+    async fn webhook_secrets(&self, workspace_id: &str, id: &str, now: Millis) -> StoreResult<Option<Vec<Secret>>> {
+        webhooks::secrets(self, workspace_id, id, now).await
+    }
+
+    async fn ingest_event(&self, event: &NewEvent) -> StoreResult<Ingested> {
+        events::ingest(self, event).await
+    }
+
+    async fn list_events(&self, workspace_id: &str, event_type: Option<&str>, page: PageRequest) -> StoreResult<Page<Event>> {
+        events::list(self, workspace_id, event_type, page).await
+    }
+
+    async fn event(&self, workspace_id: &str, id: &str) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>> {
+        events::get(self, workspace_id, id).await
+    }
+
+    async fn claim_due(&self, claim: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
+        queue::claim_due(self, claim).await
+    }
+
+    async fn release(&self, claims: &[Claimed], now: Millis) -> StoreResult<()> {
+        queue::release(self, claims, now).await
+    }
+
+    async fn release_leases(&self, owner: Option<&str>, now: Millis) -> StoreResult<u64> {
+        queue::release_leases(self, owner, now).await
+    }
+
+    async fn next_due_at(&self) -> StoreResult<Option<Millis>> {
+        queue::next_due_at(self).await
+    }
+
+    async fn record_attempt(&self, attempt: &NewAttempt) -> StoreResult<Attempt> {
+        queue::record_attempt(self, attempt).await
+    }
+
+    async fn create_test_delivery(&self, test: &NewTestDelivery) -> StoreResult<Option<Claimed>> {
+        queue::create_test_delivery(self, test).await
+    }
+
+    async fn list_attempts(&self, workspace_id: &str, webhook_id: &str, filter: &AttemptFilter, page: PageRequest) -> StoreResult<Page<Attempt>> {
+        history::list(self, workspace_id, webhook_id, filter, page).await
+    }
+
+    async fn attempt(&self, workspace_id: &str, webhook_id: &str, id: &str) -> StoreResult<Option<Attempt>> {
+        history::get(self, workspace_id, webhook_id, id).await
+    }
+
+    async fn retry_delivery(&self, workspace_id: &str, webhook_id: &str, attempt_id: &str, now: Millis) -> StoreResult<Option<String>> {
+        history::retry(self, workspace_id, webhook_id, attempt_id, now).await
+    }
+}
