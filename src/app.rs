@@ -25,11 +25,6 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
-/// Installs rustls' crypto provider once per process (reqwest is built without a default one).
-fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Registers the shipped event types and loads every registered type.
 async fn load_event_types(store: &dyn Store, clock: &dyn Clock) -> anyhow::Result<Registry> {
     for def in event_type::shipped() {
@@ -81,7 +76,6 @@ pub async fn serve_with_clock(
     shutdown: CancellationToken,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<()> {
-    install_crypto_provider();
     let store = open_store(&config.database_url).await?;
     let registry = Arc::new(load_event_types(store.as_ref(), clock.as_ref()).await?);
     let generated_key = ensure_default_workspace(store.as_ref(), &config, clock.as_ref()).await?;

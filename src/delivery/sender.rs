@@ -24,8 +24,15 @@ pub struct Sender {
     allow_private: bool,
 }
 
+/// Installs rustls' crypto provider (ring) for the process; reqwest is built without a default
+/// one so that only one provider is compiled in. Calling it again is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl Sender {
     pub fn new(timeout: Duration, allow_private: bool) -> anyhow::Result<Self> {
+        install_crypto_provider();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .retry(reqwest::retry::never())
