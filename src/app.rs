@@ -35,7 +35,9 @@ async fn load_event_types(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resul
         let name = def.name.clone();
         match EventType::compile(def) {
             Ok(compiled) => registry.insert(compiled),
-            Err(e) => tracing::error!(event_type = %name, error = %e, "skipping an event type that no longer compiles"),
+            Err(e) => {
+                tracing::error!(event_type = %name, error = %e, "skipping an event type that no longer compiles")
+            }
         }
     }
     Ok(registry)
@@ -43,12 +45,20 @@ async fn load_event_types(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resul
 
 /// Makes sure the default workspace exists and `SPEAKNODE_API_KEY` is one of its keys. Returns
 /// the key it generated, if it had to.
-async fn ensure_default_workspace(store: &dyn Store, config: &Config, clock: &dyn Clock) -> anyhow::Result<Option<String>> {
+async fn ensure_default_workspace(
+    store: &dyn Store,
+    config: &Config,
+    clock: &dyn Clock,
+) -> anyhow::Result<Option<String>> {
     let now = clock.now();
     let (workspace, created) = match store.default_workspace().await? {
         Some(ws) => (ws, false),
         None => {
-            let ws = Workspace { id: ids::new_id(ids::WORKSPACE), name: "Default".into(), created_at: now };
+            let ws = Workspace {
+                id: ids::new_id(ids::WORKSPACE),
+                name: "Default".into(),
+                created_at: now,
+            };
             store.create_workspace(&ws, true).await?;
             (ws, true)
         }
@@ -59,14 +69,23 @@ async fn ensure_default_workspace(store: &dyn Store, config: &Config, clock: &dy
         (None, false) => return Ok(None),
     };
     store
-        .add_api_key(&ids::new_id(ids::API_KEY), &workspace.id, &hash_key(&key), now)
+        .add_api_key(
+            &ids::new_id(ids::API_KEY),
+            &workspace.id,
+            &hash_key(&key),
+            now,
+        )
         .await
         .context("SPEAKNODE_API_KEY is already a key of another workspace")?;
     Ok(generated.then_some(key))
 }
 
 /// Runs the service on `listener` until `shutdown` is cancelled.
-pub async fn serve(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     serve_with_clock(config, listener, shutdown, Arc::new(SystemClock)).await
 }
 
@@ -82,14 +101,21 @@ pub async fn serve_with_clock(
     // SQLite serves one process: leases left by an earlier run of it belong to nobody now.
     let released = store.release_leases(None, clock.now()).await?;
     if released > 0 {
-        tracing::info!(released, "resumed deliveries that were in flight when the service last stopped");
+        tracing::info!(
+            released,
+            "resumed deliveries that were in flight when the service last stopped"
+        );
     }
 
-    println!("SpeakNode Webhooks listening on http://{}", listener.local_addr()?);
     println!("database: {}", redact_url(&config.database_url));
     if let Some(key) = &generated_key {
         println!("generated the default workspace's API key (shown once): {key}");
     }
+    // Printed last: once this line is out, the service accepts requests.
+    println!(
+        "SpeakNode Webhooks listening on http://{}",
+        listener.local_addr()?
+    );
 
     let deliverer = Arc::new(Deliverer {
         store: store.clone(),

@@ -6,7 +6,11 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, ServeArgs};
 
 #[derive(Parser)]
-#[command(name = "speaknode-webhooks", version, about = "Signed, durable webhook delivery for SpeakNode")]
+#[command(
+    name = "speaknode-webhooks",
+    version,
+    about = "Signed, durable webhook delivery for SpeakNode"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -43,7 +47,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = config(&args)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {} (SPEAKNODE_LISTEN): {e}", config.listen))?;
+        .map_err(|e| {
+            anyhow::anyhow!("cannot listen on {} (SPEAKNODE_LISTEN): {e}", config.listen)
+        })?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     crate::app::serve(config, listener, shutdown).await
@@ -52,7 +58,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 async fn migrate(args: ServeArgs) -> anyhow::Result<()> {
     let config = config(&args)?;
     crate::app::open_store(&config.database_url).await?;
-    println!("migrations applied to {}", crate::config::redact_url(&config.database_url));
+    println!(
+        "migrations applied to {}",
+        crate::config::redact_url(&config.database_url)
+    );
     Ok(())
 }
 
@@ -61,10 +70,11 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

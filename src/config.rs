@@ -15,7 +15,12 @@ use crate::domain::retry::RetrySchedule;
 pub struct ServeArgs {
     #[arg(long, env = "SPEAKNODE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
-    #[arg(long, env = "SPEAKNODE_DATABASE_URL", default_value = "sqlite://speaknode-webhooks.db", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SPEAKNODE_DATABASE_URL",
+        default_value = "sqlite://speaknode-webhooks.db",
+        hide_env_values = true
+    )]
     pub database_url: String,
     /// Run the delivery workers only.
     #[arg(long, conflicts_with = "no_worker")]
@@ -29,7 +34,11 @@ pub struct ServeArgs {
     pub admin_token: Option<String>,
     #[arg(long, env = "SPEAKNODE_DELIVERY_TIMEOUT", default_value = "5s")]
     pub delivery_timeout: String,
-    #[arg(long, env = "SPEAKNODE_RETRY_SCHEDULE", default_value = "5s,5m,30m,2h,5h,10h,10h")]
+    #[arg(
+        long,
+        env = "SPEAKNODE_RETRY_SCHEDULE",
+        default_value = "5s,5m,30m,2h,5h,10h,10h"
+    )]
     pub retry_schedule: String,
     #[arg(long, env = "SPEAKNODE_ALLOW_PRIVATE_TARGETS", default_value = "false")]
     pub allow_private_targets: String,
@@ -43,7 +52,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SPEAKNODE_MAX_IN_FLIGHT", default_value = "256")]
     pub max_in_flight: String,
     /// Attempts in flight at once to one webhook, so one slow endpoint cannot hold up the others.
-    #[arg(long, env = "SPEAKNODE_MAX_IN_FLIGHT_PER_WEBHOOK", default_value = "32")]
+    #[arg(
+        long,
+        env = "SPEAKNODE_MAX_IN_FLIGHT_PER_WEBHOOK",
+        default_value = "32"
+    )]
     pub max_in_flight_per_webhook: String,
 }
 
@@ -74,23 +87,39 @@ pub struct ConfigError {
 }
 
 fn bad(setting: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { setting, reason: reason.into() }
+    ConfigError {
+        setting,
+        reason: reason.into(),
+    }
 }
 
 impl Config {
     pub fn from_args(args: &ServeArgs) -> Result<Self, ConfigError> {
         let listen = args.listen.parse().map_err(|_| {
-            bad("SPEAKNODE_LISTEN", format!("{:?} is not an address like 127.0.0.1:8080", args.listen))
+            bad(
+                "SPEAKNODE_LISTEN",
+                format!("{:?} is not an address like 127.0.0.1:8080", args.listen),
+            )
         })?;
         if let Some(key) = &args.api_key {
             check_api_key(key)?;
         }
-        if args.admin_token.as_deref().is_some_and(|t| t.chars().count() < 16) {
-            return Err(bad("SPEAKNODE_ADMIN_TOKEN", "must be at least 16 characters"));
+        if args
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| t.chars().count() < 16)
+        {
+            return Err(bad(
+                "SPEAKNODE_ADMIN_TOKEN",
+                "must be at least 16 characters",
+            ));
         }
         let delivery_timeout = duration("SPEAKNODE_DELIVERY_TIMEOUT", &args.delivery_timeout)?;
         if delivery_timeout.is_zero() {
-            return Err(bad("SPEAKNODE_DELIVERY_TIMEOUT", "must be longer than zero"));
+            return Err(bad(
+                "SPEAKNODE_DELIVERY_TIMEOUT",
+                "must be longer than zero",
+            ));
         }
         Ok(Self {
             listen,
@@ -102,12 +131,18 @@ impl Config {
             delivery_timeout,
             retry_schedule: RetrySchedule::parse(&args.retry_schedule)
                 .map_err(|e| bad("SPEAKNODE_RETRY_SCHEDULE", e))?,
-            allow_private_targets: boolean("SPEAKNODE_ALLOW_PRIVATE_TARGETS", &args.allow_private_targets)?,
+            allow_private_targets: boolean(
+                "SPEAKNODE_ALLOW_PRIVATE_TARGETS",
+                &args.allow_private_targets,
+            )?,
             max_payload_bytes: count("SPEAKNODE_MAX_PAYLOAD_BYTES", &args.max_payload_bytes)?,
             disable_after: duration("SPEAKNODE_DISABLE_AFTER", &args.disable_after)?,
             retention: duration("SPEAKNODE_RETENTION", &args.retention)?,
             max_in_flight: count("SPEAKNODE_MAX_IN_FLIGHT", &args.max_in_flight)?,
-            max_in_flight_per_webhook: count("SPEAKNODE_MAX_IN_FLIGHT_PER_WEBHOOK", &args.max_in_flight_per_webhook)?,
+            max_in_flight_per_webhook: count(
+                "SPEAKNODE_MAX_IN_FLIGHT_PER_WEBHOOK",
+                &args.max_in_flight_per_webhook,
+            )?,
         })
     }
 
@@ -154,17 +189,27 @@ fn database_url(url: &str) -> Result<String, ConfigError> {
         return Ok(url.to_string());
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(bad("SPEAKNODE_DATABASE_URL", "PostgreSQL is not supported by this build yet"));
+        return Err(bad(
+            "SPEAKNODE_DATABASE_URL",
+            "PostgreSQL is not supported by this build yet",
+        ));
     }
     Err(bad(
         "SPEAKNODE_DATABASE_URL",
-        format!("{:?} must start with sqlite:// or postgres://", redact_url(url)),
+        format!(
+            "{:?} must start with sqlite:// or postgres://",
+            redact_url(url)
+        ),
     ))
 }
 
 fn duration(setting: &'static str, text: &str) -> Result<Duration, ConfigError> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| bad(setting, format!("{text:?} is not a duration like 500ms, 5s, 2h or 5d ({e})")))
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        bad(
+            setting,
+            format!("{text:?} is not a duration like 500ms, 5s, 2h or 5d ({e})"),
+        )
+    })
 }
 
 fn boolean(setting: &'static str, text: &str) -> Result<bool, ConfigError> {
@@ -178,7 +223,10 @@ fn boolean(setting: &'static str, text: &str) -> Result<bool, ConfigError> {
 fn count(setting: &'static str, text: &str) -> Result<usize, ConfigError> {
     match text.trim().parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(bad(setting, format!("{text:?} is not a positive whole number"))),
+        _ => Err(bad(
+            setting,
+            format!("{text:?} is not a positive whole number"),
+        )),
     }
 }
 
@@ -228,11 +276,16 @@ mod tests {
             args: ServeArgs,
         }
         // Only meaningful when no SPEAKNODE_* variable is set in the test environment.
-        if std::env::vars().any(|(k, _)| k.starts_with("SPEAKNODE_") && k != "SPEAKNODE_TEST_DATABASE_URL") {
+        if std::env::vars()
+            .any(|(k, _)| k.starts_with("SPEAKNODE_") && k != "SPEAKNODE_TEST_DATABASE_URL")
+        {
             return;
         }
         let parsed = Cli::try_parse_from(["x"]).expect("parses").args;
-        assert_eq!(format!("{parsed:?}"), format!("{:?}", ServeArgs::defaults()));
+        assert_eq!(
+            format!("{parsed:?}"),
+            format!("{:?}", ServeArgs::defaults())
+        );
     }
 
     #[test]
@@ -250,21 +303,33 @@ mod tests {
         let mut a = args();
         a.delivery_timeout = "soon".into();
         let err = Config::from_args(&a).unwrap_err().to_string();
-        assert!(err.starts_with("invalid SPEAKNODE_DELIVERY_TIMEOUT"), "{err}");
+        assert!(
+            err.starts_with("invalid SPEAKNODE_DELIVERY_TIMEOUT"),
+            "{err}"
+        );
         assert!(!err.contains('\n'));
 
         let mut a = args();
         a.api_key = Some("short".into());
-        assert_eq!(Config::from_args(&a).unwrap_err().setting, "SPEAKNODE_API_KEY");
+        assert_eq!(
+            Config::from_args(&a).unwrap_err().setting,
+            "SPEAKNODE_API_KEY"
+        );
 
         let mut a = args();
         a.allow_private_targets = "maybe".into();
-        assert_eq!(Config::from_args(&a).unwrap_err().setting, "SPEAKNODE_ALLOW_PRIVATE_TARGETS");
+        assert_eq!(
+            Config::from_args(&a).unwrap_err().setting,
+            "SPEAKNODE_ALLOW_PRIVATE_TARGETS"
+        );
     }
 
     #[test]
     fn passwords_are_redacted_from_database_urls() {
-        assert_eq!(redact_url("postgres://u:hunter2@db/x"), "postgres://u:***@db/x");
+        assert_eq!(
+            redact_url("postgres://u:hunter2@db/x"),
+            "postgres://u:***@db/x"
+        );
         let mut config = Config::defaults().expect("valid");
         config.api_key = Some("sk_supersecretvalue123".into());
         assert!(!format!("{config:?}").contains("supersecret"));

@@ -46,7 +46,10 @@ impl Deliverer {
         if claim.trigger == Trigger::Test || outcome.is_gone() {
             return NextStep::Failed;
         }
-        match self.schedule.next_delay(claim.attempts + 1, outcome.retry_after()) {
+        match self
+            .schedule
+            .next_delay(claim.attempts + 1, outcome.retry_after())
+        {
             Some(delay) => NextStep::RetryAt(now + delay.as_millis() as i64),
             None => NextStep::Failed,
         }

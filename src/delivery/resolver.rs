@@ -49,8 +49,10 @@ impl Resolve for GuardedResolver {
             if found.is_empty() {
                 return Err(Box::new(DnsError(format!("{host}: no addresses"))) as BoxError);
             }
-            let allowed: Vec<SocketAddr> =
-                found.into_iter().filter(|a| allow_private || !is_blocked(a.ip())).collect();
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|a| allow_private || !is_blocked(a.ip()))
+                .collect();
             if allowed.is_empty() {
                 return Err(Box::new(BlockedAddressError(host)) as BoxError);
             }

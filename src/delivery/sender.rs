@@ -43,7 +43,11 @@ impl Sender {
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
             .build()?;
-        Ok(Self { client, timeout, allow_private })
+        Ok(Self {
+            client,
+            timeout,
+            allow_private,
+        })
     }
 
     /// The headers of one attempt, signed with every valid secret (newest first).
@@ -62,7 +66,10 @@ impl Sender {
         }
         put("webhook-id", claim.event_id.clone());
         put("webhook-timestamp", timestamp.to_string());
-        put("webhook-signature", standard_signature_header(&claim.secrets, &claim.event_id, timestamp, body));
+        put(
+            "webhook-signature",
+            standard_signature_header(&claim.secrets, &claim.event_id, timestamp, body),
+        );
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         headers
@@ -96,7 +103,11 @@ async fn exchange(request: reqwest::RequestBuilder) -> Outcome {
     };
     let status = response.status().as_u16();
     let retry_after = if status == 429 || status == 503 {
-        response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after)
+        response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after)
     } else {
         None
     };
@@ -165,7 +176,10 @@ mod tests {
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 }

@@ -35,7 +35,13 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(deliverer: Arc<Deliverer>, wake: Arc<Notify>, max_in_flight: usize, max_per_webhook: usize, timeout: Duration) -> Self {
+    pub fn new(
+        deliverer: Arc<Deliverer>,
+        wake: Arc<Notify>,
+        max_in_flight: usize,
+        max_per_webhook: usize,
+        timeout: Duration,
+    ) -> Self {
         Self {
             deliverer,
             owner: ids::new_id("worker"),
@@ -74,7 +80,10 @@ impl Worker {
 
     /// Claims as much as there is room for and starts an attempt for each; `None` on a store error.
     async fn claim_and_spawn(&self, tasks: &mut JoinSet<()>) -> Option<usize> {
-        let room = self.max_in_flight.saturating_sub(tasks.len()).min(CLAIM_BATCH);
+        let room = self
+            .max_in_flight
+            .saturating_sub(tasks.len())
+            .min(CLAIM_BATCH);
         if room == 0 {
             return Some(0);
         }
@@ -110,10 +119,10 @@ impl Worker {
                 release_slot(&in_flight, &webhook_id);
             });
         }
-        if !no_room.is_empty() {
-            if let Err(e) = self.deliverer.store.release(&no_room, now).await {
-                tracing::warn!(error = %e, "releasing deliveries failed; their leases will expire");
-            }
+        if !no_room.is_empty()
+            && let Err(e) = self.deliverer.store.release(&no_room, now).await
+        {
+            tracing::warn!(error = %e, "releasing deliveries failed; their leases will expire");
         }
         Some(count - no_room.len())
     }
@@ -142,7 +151,11 @@ impl Worker {
         match self.deliverer.store.next_due_at().await {
             Ok(Some(due)) => {
                 let wait = due - self.deliverer.clock.now();
-                if wait <= 0 { MAX_IDLE } else { Duration::from_millis(wait as u64).min(MAX_IDLE) }
+                if wait <= 0 {
+                    MAX_IDLE
+                } else {
+                    Duration::from_millis(wait as u64).min(MAX_IDLE)
+                }
             }
             _ => MAX_IDLE,
         }
@@ -150,11 +163,17 @@ impl Worker {
 
     async fn drain(&self, mut tasks: JoinSet<()>) {
         let grace = self.lease.saturating_sub(LEASE_MARGIN) + Duration::from_secs(1);
-        let finished = tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+        let finished =
+            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
         if finished.is_err() {
             tasks.abort_all();
         }
-        match self.deliverer.store.release_leases(Some(&self.owner), self.deliverer.clock.now()).await {
+        match self
+            .deliverer
+            .store
+            .release_leases(Some(&self.owner), self.deliverer.clock.now())
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(released = n, "gave back unfinished deliveries"),
             Err(e) => tracing::warn!(error = %e, "could not give back leases; they will expire"),
@@ -171,4 +190,3 @@ fn release_slot(in_flight: &Mutex<HashMap<String, usize>>, webhook_id: &str) {
         }
     }
 }
-

@@ -58,7 +58,8 @@ fn blocked_v6(ip: Ipv6Addr) -> Option<&'static str> {
 /// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`) and 6to4 (`2002::/16`).
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
-    let tail = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    let tail =
+        |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
     match s {
         [0, 0, 0, 0, 0, 0xffff, hi, lo] => Some(tail(hi, lo)),
         // `::` and `::1` are IPv6's own unspecified and loopback, not IPv4-compatible forms.
@@ -86,9 +87,21 @@ mod tests {
     #[test]
     fn private_and_special_ipv4_ranges_are_blocked() {
         for ip in [
-            "0.0.0.0", "10.1.2.3", "100.64.0.1", "100.127.255.255", "127.0.0.1", "127.9.9.9",
-            "169.254.169.254", "172.16.0.1", "172.31.255.255", "192.168.1.1", "224.0.0.1",
-            "239.255.255.250", "255.255.255.255", "198.18.0.1", "192.0.2.1",
+            "0.0.0.0",
+            "10.1.2.3",
+            "100.64.0.1",
+            "100.127.255.255",
+            "127.0.0.1",
+            "127.9.9.9",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "224.0.0.1",
+            "239.255.255.250",
+            "255.255.255.255",
+            "198.18.0.1",
+            "192.0.2.1",
         ] {
             assert!(blocked(ip), "{ip} should be blocked");
         }
@@ -96,21 +109,44 @@ mod tests {
 
     #[test]
     fn public_ipv4_addresses_are_allowed() {
-        for ip in ["8.8.8.8", "1.1.1.1", "100.63.255.255", "100.128.0.0", "172.15.0.1", "172.32.0.1", "93.184.216.34"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "100.63.255.255",
+            "100.128.0.0",
+            "172.15.0.1",
+            "172.32.0.1",
+            "93.184.216.34",
+        ] {
             assert!(!blocked(ip), "{ip} should be allowed");
         }
     }
 
     #[test]
     fn special_ipv6_ranges_are_blocked() {
-        for ip in ["::", "::1", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1", "2001:db8::1", "fec0::1"] {
+        for ip in [
+            "::",
+            "::1",
+            "fe80::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "ff02::1",
+            "2001:db8::1",
+            "fec0::1",
+        ] {
             assert!(blocked(ip), "{ip} should be blocked");
         }
     }
 
     #[test]
     fn ipv4_hidden_in_ipv6_is_judged_as_ipv4() {
-        for ip in ["::ffff:127.0.0.1", "::ffff:10.0.0.1", "::127.0.0.1", "64:ff9b::192.168.0.1", "2002:7f00:1::"] {
+        for ip in [
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::192.168.0.1",
+            "2002:7f00:1::",
+        ] {
             assert!(blocked(ip), "{ip} should be blocked");
         }
         assert!(!blocked("::ffff:8.8.8.8"));

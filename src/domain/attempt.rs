@@ -142,7 +142,12 @@ mod tests {
     use super::*;
 
     fn responded(status: u16) -> Outcome {
-        Outcome::Responded { status, body: String::new(), truncated: false, retry_after: None }
+        Outcome::Responded {
+            status,
+            body: String::new(),
+            truncated: false,
+            retry_after: None,
+        }
     }
 
     #[test]
@@ -156,10 +161,20 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for state in [DeliveryState::Pending, DeliveryState::Succeeded, DeliveryState::Failed, DeliveryState::Cancelled] {
+        for state in [
+            DeliveryState::Pending,
+            DeliveryState::Succeeded,
+            DeliveryState::Failed,
+            DeliveryState::Cancelled,
+        ] {
             assert_eq!(DeliveryState::parse(state.as_str()), Some(state));
         }
-        for trigger in [Trigger::Scheduled, Trigger::Retry, Trigger::Manual, Trigger::Test] {
+        for trigger in [
+            Trigger::Scheduled,
+            Trigger::Retry,
+            Trigger::Manual,
+            Trigger::Test,
+        ] {
             assert_eq!(Trigger::parse(trigger.as_str()), Some(trigger));
         }
     }

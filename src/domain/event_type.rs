@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
+use jsonschema::Validator;
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
-use jsonschema::Validator;
 use serde_json::{Value, json};
 
 use super::validation::Invalid;
@@ -30,7 +30,9 @@ pub struct EventType {
 
 impl std::fmt::Debug for EventType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventType").field("name", &self.def.name).finish()
+        f.debug_struct("EventType")
+            .field("name", &self.def.name)
+            .finish()
     }
 }
 
@@ -41,7 +43,12 @@ impl EventType {
         let validator = jsonschema::options()
             .should_validate_formats(true)
             .build(&def.schema)
-            .map_err(|e| Invalid::field("schema", format!("is not a valid JSON Schema: {}", short(&e.to_string()))))?;
+            .map_err(|e| {
+                Invalid::field(
+                    "schema",
+                    format!("is not a valid JSON Schema: {}", short(&e.to_string())),
+                )
+            })?;
         let compiled = Self { def, validator };
         compiled
             .validate(&compiled.def.example)
@@ -82,7 +89,9 @@ impl EventType {
 fn check_name(name: &str) -> Result<(), Invalid> {
     let ok = !name.is_empty()
         && name.chars().count() <= MAX_NAME_CHARS
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if ok {
         Ok(())
     } else {
@@ -226,17 +235,26 @@ mod tests {
     fn a_missing_required_property_is_named_by_its_path() {
         let mut data = conversation_complete().example;
         data.as_object_mut().expect("object").remove("transcript");
-        assert_eq!(conversation().validate(&data).unwrap_err().field, "data.transcript");
+        assert_eq!(
+            conversation().validate(&data).unwrap_err().field,
+            "data.transcript"
+        );
     }
 
     #[test]
     fn a_bad_nested_value_is_named_by_its_path() {
         let mut data = conversation_complete().example;
         data["transcript"][1]["role"] = json!("robot");
-        assert_eq!(conversation().validate(&data).unwrap_err().field, "data.transcript[1].role");
+        assert_eq!(
+            conversation().validate(&data).unwrap_err().field,
+            "data.transcript[1].role"
+        );
         data["transcript"][1]["role"] = json!("user");
         data["transcript"][0]["start_ms"] = json!(-1);
-        assert_eq!(conversation().validate(&data).unwrap_err().field, "data.transcript[0].start_ms");
+        assert_eq!(
+            conversation().validate(&data).unwrap_err().field,
+            "data.transcript[0].start_ms"
+        );
     }
 
     #[test]
@@ -245,13 +263,21 @@ mod tests {
         data["future_field"] = json!({"anything": true});
         assert!(conversation().validate(&data).is_ok());
         data["started_at"] = json!("last tuesday");
-        assert_eq!(conversation().validate(&data).unwrap_err().field, "data.started_at");
+        assert_eq!(
+            conversation().validate(&data).unwrap_err().field,
+            "data.started_at"
+        );
     }
 
     #[test]
     fn an_example_that_fails_its_own_schema_is_refused() {
         let mut def = session_started();
         def.example = json!({"session_id": 1});
-        assert!(EventType::compile(def).unwrap_err().field.starts_with("example"));
+        assert!(
+            EventType::compile(def)
+                .unwrap_err()
+                .field
+                .starts_with("example")
+        );
     }
 }

@@ -38,10 +38,16 @@ impl RetrySchedule {
 
     /// The delay before the attempt after `attempts_made` attempts, or `None` when the delivery is
     /// exhausted. A `Retry-After` the receiver sent (on 429/503) wins when it asks for later.
-    pub fn next_delay(&self, attempts_made: u32, retry_after: Option<Duration>) -> Option<Duration> {
+    pub fn next_delay(
+        &self,
+        attempts_made: u32,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
         let index = attempts_made.checked_sub(1)? as usize;
         let scheduled = *self.delays.get(index)?;
-        let asked = retry_after.map(|d| d.min(MAX_RETRY_AFTER)).unwrap_or_default();
+        let asked = retry_after
+            .map(|d| d.min(MAX_RETRY_AFTER))
+            .unwrap_or_default();
         Some(scheduled.max(asked))
     }
 }
@@ -73,13 +79,21 @@ mod tests {
         let schedule = RetrySchedule::parse("5s,5m").expect("valid schedule");
         assert_eq!(schedule.next_delay(1, Some(S(2))), Some(S(5)));
         assert_eq!(schedule.next_delay(1, Some(S(60))), Some(S(60)));
-        assert_eq!(schedule.next_delay(1, Some(S(10 * 86_400))), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            schedule.next_delay(1, Some(S(10 * 86_400))),
+            Some(MAX_RETRY_AFTER)
+        );
         assert_eq!(schedule.next_delay(3, Some(S(60))), None);
     }
 
     #[test]
     fn schedules_parse_humantime_lists() {
-        assert_eq!(RetrySchedule::parse("500ms, 2h").expect("valid").max_attempts(), 3);
+        assert_eq!(
+            RetrySchedule::parse("500ms, 2h")
+                .expect("valid")
+                .max_attempts(),
+            3
+        );
         assert_eq!(RetrySchedule::parse("").expect("valid").max_attempts(), 1);
         assert!(RetrySchedule::parse("5s,soon").is_err());
     }

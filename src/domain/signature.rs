@@ -37,7 +37,12 @@ pub fn standard_signature(secret: &Secret, msg_id: &str, timestamp: i64, body: &
 }
 
 /// The `webhook-signature` header: one signature per valid secret, space-separated.
-pub fn standard_signature_header(secrets: &[Secret], msg_id: &str, timestamp: i64, body: &[u8]) -> String {
+pub fn standard_signature_header(
+    secrets: &[Secret],
+    msg_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
     secrets
         .iter()
         .map(|s| standard_signature(s, msg_id, timestamp, body))
@@ -52,7 +57,12 @@ mod tests {
     #[test]
     fn matches_the_standard_webhooks_reference_vector() {
         let secret = Secret::from_stored("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into());
-        let sig = standard_signature(&secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#);
+        let sig = standard_signature(
+            &secret,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        );
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 
@@ -73,6 +83,12 @@ mod tests {
         let b = Secret::generate();
         let header = standard_signature_header(&[a.clone(), b.clone()], "evt_1", 1, b"{}");
         let parts: Vec<_> = header.split(' ').collect();
-        assert_eq!(parts, [standard_signature(&a, "evt_1", 1, b"{}"), standard_signature(&b, "evt_1", 1, b"{}")]);
+        assert_eq!(
+            parts,
+            [
+                standard_signature(&a, "evt_1", 1, b"{}"),
+                standard_signature(&b, "evt_1", 1, b"{}")
+            ]
+        );
     }
 }

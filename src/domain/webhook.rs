@@ -22,7 +22,10 @@ pub struct WebhookUrl(Url);
 impl WebhookUrl {
     pub fn parse(raw: &str, allow_private: bool) -> Result<Self, Invalid> {
         if char_len(raw) > MAX_URL_CHARS {
-            return Err(Invalid::field("url", format!("must be at most {MAX_URL_CHARS} characters")));
+            return Err(Invalid::field(
+                "url",
+                format!("must be at most {MAX_URL_CHARS} characters"),
+            ));
         }
         let url = Url::parse(raw.trim())
             .map_err(|e| Invalid::field("url", format!("is not a valid URL ({e})")))?;
@@ -64,7 +67,10 @@ pub fn check_host(host: &Host<&str>) -> Result<(), Invalid> {
         Host::Ipv6(v6) => IpAddr::V6(*v6),
     };
     match blocked_reason(ip) {
-        Some(reason) => Err(Invalid::blocked("url", format!("must not point at {reason} ({ip})"))),
+        Some(reason) => Err(Invalid::blocked(
+            "url",
+            format!("must not point at {reason} ({ip})"),
+        )),
         None => Ok(()),
     }
 }
@@ -85,7 +91,10 @@ pub fn check_event_types(
     is_registered: impl Fn(&str) -> bool,
 ) -> Result<(), Invalid> {
     if names.is_empty() {
-        return Err(Invalid::field("event_types", "must list at least one event type"));
+        return Err(Invalid::field(
+            "event_types",
+            "must list at least one event type",
+        ));
     }
     for (i, name) in names.iter().enumerate() {
         if !is_registered(name) {
@@ -95,7 +104,10 @@ pub fn check_event_types(
             ));
         }
         if names[..i].contains(name) {
-            return Err(Invalid::field(format!("event_types[{i}]"), format!("{name:?} is listed twice")));
+            return Err(Invalid::field(
+                format!("event_types[{i}]"),
+                format!("{name:?} is listed twice"),
+            ));
         }
     }
     Ok(())
@@ -185,7 +197,13 @@ mod tests {
 
     #[test]
     fn other_schemes_and_garbage_are_validation_failures() {
-        for url in ["ftp://example.com/", "example.com", "", "https://", "javascript:alert(1)"] {
+        for url in [
+            "ftp://example.com/",
+            "example.com",
+            "",
+            "https://",
+            "javascript:alert(1)",
+        ] {
             assert_eq!(kind_of(url), Some(InvalidKind::ValidationFailed), "{url}");
         }
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_CHARS));
@@ -195,10 +213,19 @@ mod tests {
     #[test]
     fn private_literals_and_localhost_are_blocked() {
         for url in [
-            "http://127.0.0.1/", "http://localhost:8080/", "http://LocalHost./", "http://[::1]/",
-            "http://[::ffff:127.0.0.1]/", "http://2130706433/", "http://0x7f.0.0.1/", "http://0177.0.0.1/",
-            "http://10.0.0.1/", "http://169.254.169.254/latest/meta-data", "http://[fe80::1]/",
-            "http://0.0.0.0/", "http://100.64.1.1/",
+            "http://127.0.0.1/",
+            "http://localhost:8080/",
+            "http://LocalHost./",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://2130706433/",
+            "http://0x7f.0.0.1/",
+            "http://0177.0.0.1/",
+            "http://10.0.0.1/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[fe80::1]/",
+            "http://0.0.0.0/",
+            "http://100.64.1.1/",
         ] {
             assert_eq!(kind_of(url), Some(InvalidKind::BlockedAddress), "{url}");
         }
@@ -213,9 +240,22 @@ mod tests {
     fn event_type_lists_must_be_nonempty_known_and_unique() {
         let known = |n: &str| n == "A" || n == "B";
         assert!(check_event_types(&["A".into(), "B".into()], known).is_ok());
-        assert_eq!(check_event_types(&[], known).unwrap_err().field, "event_types");
-        assert_eq!(check_event_types(&["A".into(), "C".into()], known).unwrap_err().field, "event_types[1]");
-        assert_eq!(check_event_types(&["A".into(), "A".into()], known).unwrap_err().field, "event_types[1]");
+        assert_eq!(
+            check_event_types(&[], known).unwrap_err().field,
+            "event_types"
+        );
+        assert_eq!(
+            check_event_types(&["A".into(), "C".into()], known)
+                .unwrap_err()
+                .field,
+            "event_types[1]"
+        );
+        assert_eq!(
+            check_event_types(&["A".into(), "A".into()], known)
+                .unwrap_err()
+                .field,
+            "event_types[1]"
+        );
     }
 
     #[test]

@@ -42,14 +42,19 @@ pub fn payload(id: &str, event_type: &str, created_at: &str, data: &str) -> Stri
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     let key = value
         .to_str()
         .ok()
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.chars().count() <= MAX_IDEMPOTENCY_KEY_CHARS)
         .ok_or_else(|| {
-            ApiError::invalid("Idempotency-Key", format!("must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"))
+            ApiError::invalid(
+                "Idempotency-Key",
+                format!("must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"),
+            )
         })?;
     Ok(Some(key.to_string()))
 }
@@ -61,13 +66,20 @@ pub async fn create(
     ApiJson { value: body, raw }: ApiJson<EventBody>,
 ) -> ApiResult<(StatusCode, Json<EventAccepted>)> {
     let key = idempotency_key(&headers)?;
-    let event_type = body.event_type.ok_or_else(|| ApiError::invalid("type", "is required"))?;
-    let schema = state
-        .registry
-        .get(&event_type)
-        .ok_or_else(|| ApiError::invalid("type", format!("{event_type:?} is not a registered event type")))?;
-    let raw_data = body.data.ok_or_else(|| ApiError::invalid("data", "is required"))?;
-    let data: Value = serde_json::from_str(raw_data.get()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let event_type = body
+        .event_type
+        .ok_or_else(|| ApiError::invalid("type", "is required"))?;
+    let schema = state.registry.get(&event_type).ok_or_else(|| {
+        ApiError::invalid(
+            "type",
+            format!("{event_type:?} is not a registered event type"),
+        )
+    })?;
+    let raw_data = body
+        .data
+        .ok_or_else(|| ApiError::invalid("data", "is required"))?;
+    let data: Value =
+        serde_json::from_str(raw_data.get()).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if !data.is_object() {
         return Err(ApiError::bad_request("data must be a JSON object").with_field("data"));
     }
@@ -94,7 +106,9 @@ pub async fn create(
             }
             Ok((StatusCode::ACCEPTED, Json(views::event_accepted(&stored))))
         }
-        Ingested::Replayed(first) => Ok((StatusCode::ACCEPTED, Json(views::event_accepted(&first)))),
+        Ingested::Replayed(first) => {
+            Ok((StatusCode::ACCEPTED, Json(views::event_accepted(&first))))
+        }
         Ingested::KeyReused => Err(ApiError::conflict(
             "This Idempotency-Key was already used with a different request body.",
         )
@@ -108,7 +122,10 @@ pub async fn list(
     query: QueryParams,
 ) -> ApiResult<Json<List<EventListItem>>> {
     let page = query.page()?;
-    let events = state.store.list_events(&workspace_id, query.get("type"), page).await?;
+    let events = state
+        .store
+        .list_events(&workspace_id, query.get("type"), page)
+        .await?;
     Ok(Json(views::list(events, views::event_list_item)))
 }
 
@@ -133,7 +150,10 @@ pub struct EventTypeView {
     example: Value,
 }
 
-pub async fn event_types(State(state): State<AppState>, _: WorkspaceId) -> Json<List<EventTypeView>> {
+pub async fn event_types(
+    State(state): State<AppState>,
+    _: WorkspaceId,
+) -> Json<List<EventTypeView>> {
     let data = state
         .registry
         .all()
@@ -145,7 +165,10 @@ pub async fn event_types(State(state): State<AppState>, _: WorkspaceId) -> Json<
             example: t.def.example.clone(),
         })
         .collect();
-    Json(List { data, next_cursor: None })
+    Json(List {
+        data,
+        next_cursor: None,
+    })
 }
 
 #[cfg(test)]
@@ -154,7 +177,12 @@ mod tests {
 
     #[test]
     fn the_payload_embeds_data_exactly_and_escapes_the_envelope() {
-        let body = payload("evt_1", "A\"B", "2026-11-26T00:00:00.000Z", r#"{"z":1, "a":[true]}"#);
+        let body = payload(
+            "evt_1",
+            "A\"B",
+            "2026-11-26T00:00:00.000Z",
+            r#"{"z":1, "a":[true]}"#,
+        );
         assert_eq!(
             body,
             r#"{"id":"evt_1","type":"A\"B","created_at":"2026-11-26T00:00:00.000Z","data":{"z":1, "a":[true]}}"#

@@ -89,7 +89,9 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
-        let error = ApiError::bad_request(format!("The request body is not acceptable JSON: {message}."));
+        let error = ApiError::bad_request(format!(
+            "The request body is not acceptable JSON: {message}."
+        ));
         // The path names the unknown field or the value of the wrong type, e.g. `event_types[1]`.
         if inner.is_data() && !path.is_empty() && path != "." && path != "?" {
             error.with_field(path)
@@ -97,9 +99,9 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
             error
         }
     })?;
-    deserializer
-        .end()
-        .map_err(|e| ApiError::bad_request(format!("The request body is not acceptable JSON: {e}.")))?;
+    deserializer.end().map_err(|e| {
+        ApiError::bad_request(format!("The request body is not acceptable JSON: {e}."))
+    })?;
     Ok(value)
 }
 
@@ -111,7 +113,11 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
-        Ok(Self(url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()))
+        Ok(Self(
+            url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        ))
     }
 }
 
@@ -126,7 +132,12 @@ impl QueryParams {
             None => 20,
             Some(text) => match text.parse::<u32>() {
                 Ok(n) if (1..=100).contains(&n) => n,
-                _ => return Err(ApiError::invalid("limit", "must be a whole number from 1 to 100")),
+                _ => {
+                    return Err(ApiError::invalid(
+                        "limit",
+                        "must be a whole number from 1 to 100",
+                    ));
+                }
             },
         };
         let cursor = self.get("cursor").map(decode_cursor).transpose()?;
@@ -136,7 +147,11 @@ impl QueryParams {
     /// An RFC 3339 time parameter such as `?since=`.
     pub fn time(&self, name: &str) -> Result<Option<Millis>, ApiError> {
         self.get(name)
-            .map(|t| parse_rfc3339(t).ok_or_else(|| ApiError::invalid(name, "must be an RFC 3339 time like 2026-11-26T17:00:00Z")))
+            .map(|t| {
+                parse_rfc3339(t).ok_or_else(|| {
+                    ApiError::invalid(name, "must be an RFC 3339 time like 2026-11-26T17:00:00Z")
+                })
+            })
             .transpose()
     }
 }
@@ -177,10 +192,19 @@ mod tests {
     #[test]
     fn json_errors_are_400_and_name_the_field() {
         let unknown = parse_json::<Body>(br#"{"url": "x", "colour": 1}"#).unwrap_err();
-        assert_eq!((unknown.status.as_u16(), unknown.field.as_deref()), (400, Some("colour")));
+        assert_eq!(
+            (unknown.status.as_u16(), unknown.field.as_deref()),
+            (400, Some("colour"))
+        );
         let wrong = parse_json::<Body>(br#"{"enabled": "yes"}"#).unwrap_err();
-        assert_eq!((wrong.status.as_u16(), wrong.field.as_deref()), (400, Some("enabled")));
+        assert_eq!(
+            (wrong.status.as_u16(), wrong.field.as_deref()),
+            (400, Some("enabled"))
+        );
         assert_eq!(parse_json::<Body>(b"{").unwrap_err().status.as_u16(), 400);
-        assert_eq!(parse_json::<Body>(b"{} []").unwrap_err().status.as_u16(), 400);
+        assert_eq!(
+            parse_json::<Body>(b"{} []").unwrap_err().status.as_u16(),
+            400
+        );
     }
 }

@@ -45,7 +45,10 @@ pub async fn list(
 ) -> ApiResult<Json<List<AttemptView>>> {
     let (page, filter) = (query.page()?, filter(&query)?);
     require_webhook(&state, &workspace_id, &id).await?;
-    let attempts = state.store.list_attempts(&workspace_id, &id, &filter, page).await?;
+    let attempts = state
+        .store
+        .list_attempts(&workspace_id, &id, &filter, page)
+        .await?;
     Ok(Json(views::list(attempts, views::attempt)))
 }
 
@@ -73,7 +76,10 @@ pub async fn retry(
         .await?
         .ok_or_else(|| ApiError::not_found("attempt"))?;
     state.wake.notify_one();
-    Ok((StatusCode::ACCEPTED, Json(json!({"delivery_id": delivery_id}))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"delivery_id": delivery_id})),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -91,15 +97,24 @@ pub async fn test_send(
     ApiJson { value: body, .. }: ApiJson<TestBody>,
 ) -> ApiResult<Json<AttemptView>> {
     require_webhook(&state, &workspace_id, &id).await?;
-    let name = body.event_type.ok_or_else(|| ApiError::invalid("event_type", "is required"))?;
-    let event_type = state
-        .registry
-        .get(&name)
-        .ok_or_else(|| ApiError::invalid("event_type", format!("{name:?} is not a registered event type")))?;
+    let name = body
+        .event_type
+        .ok_or_else(|| ApiError::invalid("event_type", "is required"))?;
+    let event_type = state.registry.get(&name).ok_or_else(|| {
+        ApiError::invalid(
+            "event_type",
+            format!("{name:?} is not a registered event type"),
+        )
+    })?;
     let now = state.clock.now();
     let event_id = ids::new_id(ids::EVENT);
     let test = NewTestDelivery {
-        payload: payload(&event_id, &name, &rfc3339(now), &event_type.def.example.to_string()),
+        payload: payload(
+            &event_id,
+            &name,
+            &rfc3339(now),
+            &event_type.def.example.to_string(),
+        ),
         workspace_id,
         webhook_id: id,
         event_id,

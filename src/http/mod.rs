@@ -40,12 +40,20 @@ pub struct AppState {
 pub fn api_router(state: AppState) -> Router {
     let api = Router::new()
         .route("/webhooks", post(webhooks::create).get(webhooks::list))
-        .route("/webhooks/{id}", get(webhooks::get).patch(webhooks::update).delete(webhooks::delete))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
         .route("/webhooks/{id}/secret", get(webhooks::secret))
         .route("/webhooks/{id}/test", post(history::test_send))
         .route("/webhooks/{id}/attempts", get(history::list))
         .route("/webhooks/{id}/attempts/{attempt_id}", get(history::get))
-        .route("/webhooks/{id}/attempts/{attempt_id}/retry", post(history::retry))
+        .route(
+            "/webhooks/{id}/attempts/{attempt_id}/retry",
+            post(history::retry),
+        )
         .route("/events", post(events::create).get(events::list))
         .route("/events/{id}", get(events::get))
         .route("/event-types", get(events::event_types));

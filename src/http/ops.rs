@@ -15,7 +15,9 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>)
             tracing::warn!(error = %e, "health check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "error": {"code": "unavailable", "message": "The database does not answer."}})),
+                Json(
+                    json!({"status": "unavailable", "error": {"code": "unavailable", "message": "The database does not answer."}}),
+                ),
             )
         }
     }

@@ -42,7 +42,10 @@ pub async fn create(
     WorkspaceId(workspace_id): WorkspaceId,
     ApiJson { value: body, .. }: ApiJson<WebhookBody>,
 ) -> ApiResult<(StatusCode, Json<WebhookView>)> {
-    let url = body.url.as_deref().ok_or_else(|| ApiError::invalid("url", "is required"))?;
+    let url = body
+        .url
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("url", "is required"))?;
     let url = WebhookUrl::parse(url, state.config.allow_private_targets)?;
     if body.event_types.is_none() {
         return Err(ApiError::invalid("event_types", "is required"));
@@ -72,7 +75,10 @@ pub async fn list(
     WorkspaceId(workspace_id): WorkspaceId,
     query: QueryParams,
 ) -> ApiResult<Json<List<WebhookView>>> {
-    let page = state.store.list_webhooks(&workspace_id, query.page()?).await?;
+    let page = state
+        .store
+        .list_webhooks(&workspace_id, query.page()?)
+        .await?;
     Ok(Json(views::list(page, views::webhook)))
 }
 
@@ -82,7 +88,9 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookView>> {
     let webhook = state.store.webhook(&workspace_id, &id).await?;
-    Ok(Json(views::webhook(webhook.ok_or_else(|| ApiError::not_found("webhook"))?)))
+    Ok(Json(views::webhook(
+        webhook.ok_or_else(|| ApiError::not_found("webhook"))?,
+    )))
 }
 
 pub async fn update(
@@ -107,11 +115,16 @@ pub async fn update(
         event_types: body.event_types,
         enabled: body.enabled,
     };
-    let updated = state.store.update_webhook(&workspace_id, &id, &patch, state.clock.now()).await?;
+    let updated = state
+        .store
+        .update_webhook(&workspace_id, &id, &patch, state.clock.now())
+        .await?;
     if patch.enabled == Some(true) {
         state.wake.notify_one();
     }
-    Ok(Json(views::webhook(updated.ok_or_else(|| ApiError::not_found("webhook"))?)))
+    Ok(Json(views::webhook(
+        updated.ok_or_else(|| ApiError::not_found("webhook"))?,
+    )))
 }
 
 pub async fn delete(
@@ -119,7 +132,11 @@ pub async fn delete(
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if state.store.delete_webhook(&workspace_id, &id, state.clock.now()).await? {
+    if state
+        .store
+        .delete_webhook(&workspace_id, &id, state.clock.now())
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("webhook"))
@@ -131,7 +148,10 @@ pub async fn secret(
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let secrets = state.store.webhook_secrets(&workspace_id, &id, state.clock.now()).await?;
+    let secrets = state
+        .store
+        .webhook_secrets(&workspace_id, &id, state.clock.now())
+        .await?;
     let newest = secrets
         .ok_or_else(|| ApiError::not_found("webhook"))?
         .into_iter()

@@ -38,7 +38,13 @@ pub trait Store: Send + Sync + 'static {
     async fn create_workspace(&self, workspace: &Workspace, is_default: bool) -> StoreResult<()>;
     async fn workspace(&self, id: &str) -> StoreResult<Option<Workspace>>;
     /// Adds a key (by its hash); a hash that is already a key of the workspace is kept as it is.
-    async fn add_api_key(&self, key_id: &str, workspace_id: &str, key_hash: &[u8], now: Millis) -> StoreResult<()>;
+    async fn add_api_key(
+        &self,
+        key_id: &str,
+        workspace_id: &str,
+        key_hash: &[u8],
+        now: Millis,
+    ) -> StoreResult<()>;
     /// The workspace a key hash belongs to, if the key is valid.
     async fn workspace_for_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>>;
 
@@ -48,19 +54,43 @@ pub trait Store: Send + Sync + 'static {
 
     // Webhooks.
     async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<Webhook>;
-    async fn list_webhooks(&self, workspace_id: &str, page: PageRequest) -> StoreResult<Page<Webhook>>;
+    async fn list_webhooks(
+        &self,
+        workspace_id: &str,
+        page: PageRequest,
+    ) -> StoreResult<Page<Webhook>>;
     async fn webhook(&self, workspace_id: &str, id: &str) -> StoreResult<Option<Webhook>>;
-    async fn update_webhook(&self, workspace_id: &str, id: &str, patch: &WebhookPatch, now: Millis) -> StoreResult<Option<Webhook>>;
+    async fn update_webhook(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        patch: &WebhookPatch,
+        now: Millis,
+    ) -> StoreResult<Option<Webhook>>;
     /// Deletes the webhook and its history; its pending deliveries are cancelled.
     async fn delete_webhook(&self, workspace_id: &str, id: &str, now: Millis) -> StoreResult<bool>;
     /// The secrets that sign deliveries now, newest first.
-    async fn webhook_secrets(&self, workspace_id: &str, id: &str, now: Millis) -> StoreResult<Option<Vec<Secret>>>;
+    async fn webhook_secrets(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<Vec<Secret>>>;
 
     // Events.
     /// Stores the event and one delivery per enabled webhook subscribed to its type, atomically.
     async fn ingest_event(&self, event: &NewEvent) -> StoreResult<Ingested>;
-    async fn list_events(&self, workspace_id: &str, event_type: Option<&str>, page: PageRequest) -> StoreResult<Page<Event>>;
-    async fn event(&self, workspace_id: &str, id: &str) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>>;
+    async fn list_events(
+        &self,
+        workspace_id: &str,
+        event_type: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Event>>;
+    async fn event(
+        &self,
+        workspace_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>>;
 
     // The delivery queue.
     /// Leases up to `limit` due deliveries until `lease_until`, skipping the given webhooks.
@@ -77,8 +107,25 @@ pub trait Store: Send + Sync + 'static {
     async fn create_test_delivery(&self, test: &NewTestDelivery) -> StoreResult<Option<Claimed>>;
 
     // Request History.
-    async fn list_attempts(&self, workspace_id: &str, webhook_id: &str, filter: &AttemptFilter, page: PageRequest) -> StoreResult<Page<Attempt>>;
-    async fn attempt(&self, workspace_id: &str, webhook_id: &str, id: &str) -> StoreResult<Option<Attempt>>;
+    async fn list_attempts(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        filter: &AttemptFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Attempt>>;
+    async fn attempt(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<Attempt>>;
     /// Makes the attempt's delivery due now for one more attempt (trigger `manual`).
-    async fn retry_delivery(&self, workspace_id: &str, webhook_id: &str, attempt_id: &str, now: Millis) -> StoreResult<Option<String>>;
+    async fn retry_delivery(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        attempt_id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<String>>;
 }

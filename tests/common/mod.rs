@@ -15,6 +15,7 @@ use speaknode_webhooks::config::{Config, ServeArgs};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+#[allow(unused_imports)]
 pub use receiver::{Receiver, Reply};
 
 pub const API_KEY: &str = "sk_test_integration_key_0123456789";
@@ -62,7 +63,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(speaknode_webhooks::app::serve(config, listener, shutdown.clone()));
+        let task = tokio::spawn(speaknode_webhooks::app::serve(
+            config,
+            listener,
+            shutdown.clone(),
+        ));
         let app = Self {
             base,
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
@@ -73,7 +78,11 @@ impl TestApp {
         };
         let health = format!("{}/healthz", app.base);
         eventually("the service to answer /healthz", || async {
-            app.client.get(&health).send().await.is_ok_and(|r| r.status() == 200)
+            app.client
+                .get(&health)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
         })
         .await;
         app
@@ -92,15 +101,27 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
-    pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, self.url(path)).bearer_auth(API_KEY);
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(API_KEY);
         if let Some(body) = body {
             req = req.json(&body);
         }
         let resp = req.send().await.unwrap();
         let status = resp.status();
         let text = resp.text().await.unwrap();
-        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
         (status, value)
     }
 
@@ -117,19 +138,28 @@ impl TestApp {
     }
 
     pub async fn create_webhook(&self, url: &str, event_types: &[&str]) -> Value {
-        let (status, body) = self.post("/api/v1/webhooks", json!({"url": url, "event_types": event_types})).await;
+        let (status, body) = self
+            .post(
+                "/api/v1/webhooks",
+                json!({"url": url, "event_types": event_types}),
+            )
+            .await;
         assert_eq!(status, 201, "{body}");
         body
     }
 
     pub async fn emit(&self, event_type: &str, data: Value) -> Value {
-        let (status, body) = self.post("/api/v1/events", json!({"type": event_type, "data": data})).await;
+        let (status, body) = self
+            .post("/api/v1/events", json!({"type": event_type, "data": data}))
+            .await;
         assert_eq!(status, 202, "{body}");
         body
     }
 
     pub async fn attempts(&self, webhook_id: &str) -> Vec<Value> {
-        let (status, body) = self.get(&format!("/api/v1/webhooks/{webhook_id}/attempts?limit=100")).await;
+        let (status, body) = self
+            .get(&format!("/api/v1/webhooks/{webhook_id}/attempts?limit=100"))
+            .await;
         assert_eq!(status, 200, "{body}");
         body["data"].as_array().unwrap().clone()
     }
@@ -148,7 +178,11 @@ impl TestApp {
         let path = format!("/api/v1/events/{event_id}");
         eventually(&format!("event {event_id} to settle"), || async {
             let (_, event) = self.get(&path).await;
-            event["deliveries"].as_array().unwrap().iter().all(|d| d["state"] != "pending")
+            event["deliveries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["state"] != "pending")
         })
         .await;
         self.get(&path).await.1
@@ -166,7 +200,10 @@ where
         if check().await {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

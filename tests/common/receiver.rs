@@ -30,7 +30,10 @@ pub struct Received {
 
 impl Received {
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 }
 
@@ -50,7 +53,11 @@ pub struct Receiver {
 impl Receiver {
     /// A receiver that answers `script` in order, then `default` forever.
     pub async fn start(script: Vec<Reply>, default: Reply) -> Self {
-        let inner = Arc::new(Mutex::new(Inner { script: script.into(), default: Some(default), received: Vec::new() }));
+        let inner = Arc::new(Mutex::new(Inner {
+            script: script.into(),
+            default: Some(default),
+            received: Vec::new(),
+        }));
         let app = Router::new().fallback(handle).with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -71,14 +78,26 @@ impl Receiver {
     }
 }
 
-async fn handle(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let reply = {
         let mut inner = inner.lock().unwrap();
         inner.received.push(Received { headers, body });
-        inner.script.pop_front().or_else(|| inner.default.clone()).unwrap()
+        inner
+            .script
+            .pop_front()
+            .or_else(|| inner.default.clone())
+            .unwrap()
     };
     match reply {
-        Reply::Status(code) => (StatusCode::from_u16(code).unwrap(), format!("status {code}")).into_response(),
+        Reply::Status(code) => (
+            StatusCode::from_u16(code).unwrap(),
+            format!("status {code}"),
+        )
+            .into_response(),
         Reply::Full(code, body, headers) => {
             let mut response = (StatusCode::from_u16(code).unwrap(), body).into_response();
             for (name, value) in headers {

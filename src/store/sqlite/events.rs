@@ -26,23 +26,28 @@ pub async fn ingest(store: &SqliteStore, event: &NewEvent) -> StoreResult<Ingest
                 return Ok(Ingested::KeyReused);
             }
             let event_id: String = seen.try_get("event_id")?;
-            let first = sqlx::query(concat!("SELECT ", event_columns!(), " FROM events WHERE id = ?"))
-                .bind(&event_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let first = sqlx::query(concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM events WHERE id = ?"
+            ))
+            .bind(&event_id)
+            .fetch_one(&mut *tx)
+            .await?;
             return Ok(Ingested::Replayed(event_from(&first)?));
         }
     }
 
-    let subscribers = sqlx::query("SELECT id, event_types FROM webhooks WHERE workspace_id = ? AND enabled = 1")
-        .bind(&event.workspace_id)
-        .fetch_all(&mut *tx)
-        .await?;
+    let subscribers =
+        sqlx::query("SELECT id, event_types FROM webhooks WHERE workspace_id = ? AND enabled = 1")
+            .bind(&event.workspace_id)
+            .fetch_all(&mut *tx)
+            .await?;
     let mut webhook_ids = Vec::new();
     for row in &subscribers {
         let types: String = row.try_get("event_types")?;
         let types: Vec<String> = serde_json::from_str(&types).unwrap_or_default();
-        if types.iter().any(|t| *t == event.event_type) {
+        if types.contains(&event.event_type) {
             webhook_ids.push(row.try_get::<String, _>("id")?);
         }
     }
@@ -122,7 +127,11 @@ pub async fn list(
     page(&rows, req.limit, event_from)
 }
 
-pub async fn get(store: &SqliteStore, workspace_id: &str, id: &str) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>> {
+pub async fn get(
+    store: &SqliteStore,
+    workspace_id: &str,
+    id: &str,
+) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>> {
     let row = sqlx::query(concat!(
         "SELECT ",
         event_columns!(),
@@ -139,6 +148,9 @@ pub async fn get(store: &SqliteStore, workspace_id: &str, id: &str) -> StoreResu
     .bind(id)
     .fetch_all(&store.read)
     .await?;
-    let deliveries = deliveries.iter().map(delivery_summary_from).collect::<StoreResult<_>>()?;
+    let deliveries = deliveries
+        .iter()
+        .map(delivery_summary_from)
+        .collect::<StoreResult<_>>()?;
     Ok(Some((event_from(&row)?, deliveries)))
 }

@@ -39,7 +39,12 @@ pub async fn list(
     page(&rows, req.limit, attempt_from)
 }
 
-pub async fn get(store: &SqliteStore, workspace_id: &str, webhook_id: &str, id: &str) -> StoreResult<Option<Attempt>> {
+pub async fn get(
+    store: &SqliteStore,
+    workspace_id: &str,
+    webhook_id: &str,
+    id: &str,
+) -> StoreResult<Option<Attempt>> {
     let row = sqlx::query(concat!(
         "SELECT ",
         attempt_columns!(),

@@ -29,11 +29,16 @@ pub struct SqliteStore {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict(db.message().to_string()),
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-                Self::Unavailable(e.to_string())
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                Self::Conflict(db.message().to_string())
             }
-            sqlx::Error::Database(db) if db.message().contains("locked") || db.message().contains("busy") => {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_) => Self::Unavailable(e.to_string()),
+            sqlx::Error::Database(db)
+                if db.message().contains("locked") || db.message().contains("busy") =>
+            {
                 Self::Unavailable(db.message().to_string())
             }
             _ => Self::Internal(e.to_string()),
@@ -97,13 +102,15 @@ impl Store for SqliteStore {
     }
 
     async fn create_workspace(&self, workspace: &Workspace, is_default: bool) -> StoreResult<()> {
-        sqlx::query("INSERT INTO workspaces (id, name, is_default, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&workspace.id)
-            .bind(&workspace.name)
-            .bind(is_default)
-            .bind(workspace.created_at)
-            .execute(&self.write)
-            .await?;
+        sqlx::query(
+            "INSERT INTO workspaces (id, name, is_default, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&workspace.id)
+        .bind(&workspace.name)
+        .bind(is_default)
+        .bind(workspace.created_at)
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 
@@ -115,7 +122,13 @@ impl Store for SqliteStore {
         row.as_ref().map(workspace_from).transpose()
     }
 
-    async fn add_api_key(&self, key_id: &str, workspace_id: &str, key_hash: &[u8], now: Millis) -> StoreResult<()> {
+    async fn add_api_key(
+        &self,
+        key_id: &str,
+        workspace_id: &str,
+        key_hash: &[u8],
+        now: Millis,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES (?, ?, ?, ?)
              ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL WHERE workspace_id = excluded.workspace_id",
@@ -130,10 +143,12 @@ impl Store for SqliteStore {
     }
 
     async fn workspace_for_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT workspace_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
-            .bind(key_hash)
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(
+            "SELECT workspace_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.read)
+        .await?;
         Ok(row.map(|r| r.try_get("workspace_id")).transpose()?)
     }
 
@@ -156,9 +171,10 @@ impl Store for SqliteStore {
     }
 
     async fn event_types(&self) -> StoreResult<Vec<EventTypeDef>> {
-        let rows = sqlx::query("SELECT name, description, schema, example FROM event_types ORDER BY name")
-            .fetch_all(&self.read)
-            .await?;
+        let rows =
+            sqlx::query("SELECT name, description, schema, example FROM event_types ORDER BY name")
+                .fetch_all(&self.read)
+                .await?;
         rows.iter().map(rows::event_type_from).collect()
     }
 
@@ -166,7 +182,11 @@ impl Store for SqliteStore {
         webhooks::create(self, webhook).await
     }
 
-    async fn list_webhooks(&self, workspace_id: &str, page: PageRequest) -> StoreResult<Page<Webhook>> {
+    async fn list_webhooks(
+        &self,
+        workspace_id: &str,
+        page: PageRequest,
+    ) -> StoreResult<Page<Webhook>> {
         webhooks::list(self, workspace_id, page).await
     }
 
@@ -174,7 +194,13 @@ impl Store for SqliteStore {
         webhooks::get(&self.read, workspace_id, id).await
     }
 
-    async fn update_webhook(&self, workspace_id: &str, id: &str, patch: &WebhookPatch, now: Millis) -> StoreResult<Option<Webhook>> {
+    async fn update_webhook(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        patch: &WebhookPatch,
+        now: Millis,
+    ) -> StoreResult<Option<Webhook>> {
         webhooks::update(self, workspace_id, id, patch, now).await
     }
 
@@ -182,7 +208,12 @@ impl Store for SqliteStore {
         webhooks::delete(self, workspace_id, id, now).await
     }
 
-    async fn webhook_secrets(&self, workspace_id: &str, id: &str, now: Millis) -> StoreResult<Option<Vec<Secret>>> {
+    async fn webhook_secrets(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<Vec<Secret>>> {
         webhooks::secrets(self, workspace_id, id, now).await
     }
 
@@ -190,11 +221,20 @@ impl Store for SqliteStore {
         events::ingest(self, event).await
     }
 
-    async fn list_events(&self, workspace_id: &str, event_type: Option<&str>, page: PageRequest) -> StoreResult<Page<Event>> {
+    async fn list_events(
+        &self,
+        workspace_id: &str,
+        event_type: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Event>> {
         events::list(self, workspace_id, event_type, page).await
     }
 
-    async fn event(&self, workspace_id: &str, id: &str) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>> {
+    async fn event(
+        &self,
+        workspace_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>> {
         events::get(self, workspace_id, id).await
     }
 
@@ -222,15 +262,32 @@ impl Store for SqliteStore {
         queue::create_test_delivery(self, test).await
     }
 
-    async fn list_attempts(&self, workspace_id: &str, webhook_id: &str, filter: &AttemptFilter, page: PageRequest) -> StoreResult<Page<Attempt>> {
+    async fn list_attempts(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        filter: &AttemptFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Attempt>> {
         history::list(self, workspace_id, webhook_id, filter, page).await
     }
 
-    async fn attempt(&self, workspace_id: &str, webhook_id: &str, id: &str) -> StoreResult<Option<Attempt>> {
+    async fn attempt(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<Attempt>> {
         history::get(self, workspace_id, webhook_id, id).await
     }
 
-    async fn retry_delivery(&self, workspace_id: &str, webhook_id: &str, attempt_id: &str, now: Millis) -> StoreResult<Option<String>> {
+    async fn retry_delivery(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        attempt_id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<String>> {
         history::retry(self, workspace_id, webhook_id, attempt_id, now).await
     }
 }

@@ -12,7 +12,9 @@ use super::webhooks::valid_secrets;
 use crate::domain::attempt::{DeliveryState, Trigger};
 use crate::domain::time::Millis;
 use crate::domain::webhook::DisabledReason;
-use crate::store::{Attempt, ClaimRequest, Claimed, NewAttempt, NewTestDelivery, NextStep, StoreError, StoreResult};
+use crate::store::{
+    Attempt, ClaimRequest, Claimed, NewAttempt, NewTestDelivery, NextStep, StoreError, StoreResult,
+};
 
 fn push_list(query: &mut QueryBuilder<Sqlite>, values: impl IntoIterator<Item = String>) {
     query.push("(");
@@ -56,14 +58,20 @@ pub async fn claim_due(store: &SqliteStore, req: &ClaimRequest) -> StoreResult<V
         }
         event_ids.push(row.try_get("event_id")?);
     }
-    let mut events = QueryBuilder::<Sqlite>::new("SELECT id, event_type, payload FROM events WHERE id IN ");
+    let mut events =
+        QueryBuilder::<Sqlite>::new("SELECT id, event_type, payload FROM events WHERE id IN ");
     push_list(&mut events, event_ids);
     let events: HashMap<String, (String, String)> = events
         .build()
         .fetch_all(&mut *tx)
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("id")?, (r.try_get("event_type")?, r.try_get("payload")?))))
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                (r.try_get("event_type")?, r.try_get("payload")?),
+            ))
+        })
         .collect::<StoreResult<_>>()?;
     let mut urls = QueryBuilder::<Sqlite>::new("SELECT id, url FROM webhooks WHERE id IN ");
     push_list(&mut urls, webhook_ids.iter().cloned());
@@ -83,8 +91,12 @@ pub async fn claim_due(store: &SqliteStore, req: &ClaimRequest) -> StoreResult<V
         let webhook_id: String = row.try_get("webhook_id")?;
         let event_id: String = row.try_get("event_id")?;
         let trigger: String = row.try_get("next_trigger")?;
-        let (Some(url), Some((event_type, payload))) = (urls.get(&webhook_id), events.get(&event_id)) else {
-            return Err(StoreError::Internal(format!("delivery of {event_id} lost its webhook or event")));
+        let (Some(url), Some((event_type, payload))) =
+            (urls.get(&webhook_id), events.get(&event_id))
+        else {
+            return Err(StoreError::Internal(format!(
+                "delivery of {event_id} lost its webhook or event"
+            )));
         };
         claimed.push(Claimed {
             delivery_id: row.try_get("id")?,
@@ -93,7 +105,11 @@ pub async fn claim_due(store: &SqliteStore, req: &ClaimRequest) -> StoreResult<V
             event_type: event_type.clone(),
             url: url.clone(),
             payload: payload.clone(),
-            secrets: secrets.iter().filter(|(w, _)| *w == webhook_id).map(|(_, s)| s.clone()).collect(),
+            secrets: secrets
+                .iter()
+                .filter(|(w, _)| *w == webhook_id)
+                .map(|(_, s)| s.clone())
+                .collect(),
             trigger: Trigger::parse(&trigger).unwrap_or(Trigger::Retry),
             attempts: row.try_get::<i64, _>("attempts")? as u32,
             lease_token: row.try_get("lease_token")?,
@@ -120,7 +136,11 @@ pub async fn release(store: &SqliteStore, claims: &[Claimed], now: Millis) -> St
     Ok(())
 }
 
-pub async fn release_leases(store: &SqliteStore, owner: Option<&str>, now: Millis) -> StoreResult<u64> {
+pub async fn release_leases(
+    store: &SqliteStore,
+    owner: Option<&str>,
+    now: Millis,
+) -> StoreResult<u64> {
     let done = sqlx::query(
         "UPDATE deliveries SET next_attempt_at = ?1, lease_owner = NULL
          WHERE state = 'pending' AND lease_owner IS NOT NULL AND (?2 IS NULL OR lease_owner = ?2)",
@@ -133,9 +153,11 @@ pub async fn release_leases(store: &SqliteStore, owner: Option<&str>, now: Milli
 }
 
 pub async fn next_due_at(store: &SqliteStore) -> StoreResult<Option<Millis>> {
-    let row = sqlx::query("SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE state = 'pending' AND held = 0")
-        .fetch_one(&store.read)
-        .await?;
+    let row = sqlx::query(
+        "SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE state = 'pending' AND held = 0",
+    )
+    .fetch_one(&store.read)
+    .await?;
     Ok(row.try_get("due")?)
 }
 
@@ -150,7 +172,8 @@ pub async fn record_attempt(store: &SqliteStore, a: &NewAttempt) -> StoreResult<
     let state: String = row.try_get("state")?;
     // Only the current lease holder moves the delivery on; a late attempt (its lease expired and
     // someone else claimed it) is still recorded, but does not overwrite the newer decision.
-    let holds_lease = row.try_get::<i64, _>("lease_token")? == claim.lease_token && state == "pending";
+    let holds_lease =
+        row.try_get::<i64, _>("lease_token")? == claim.lease_token && state == "pending";
     let mut next_attempt_at = None;
     if holds_lease {
         let (state, next) = match a.next {
@@ -177,7 +200,9 @@ pub async fn record_attempt(store: &SqliteStore, a: &NewAttempt) -> StoreResult<
     }
 
     let (response, truncated) = match &a.outcome {
-        crate::domain::attempt::Outcome::Responded { body, truncated, .. } => (body.as_str(), *truncated),
+        crate::domain::attempt::Outcome::Responded {
+            body, truncated, ..
+        } => (body.as_str(), *truncated),
         crate::domain::attempt::Outcome::Failed(_) => ("", false),
     };
     let succeeded = a.outcome.is_success();
@@ -218,7 +243,13 @@ pub async fn record_attempt(store: &SqliteStore, a: &NewAttempt) -> StoreResult<
     .execute(&mut *tx)
     .await?;
     if a.outcome.is_gone() {
-        disable(&mut tx, &claim.webhook_id, DisabledReason::Gone, a.started_at).await?;
+        disable(
+            &mut tx,
+            &claim.webhook_id,
+            DisabledReason::Gone,
+            a.started_at,
+        )
+        .await?;
     }
     tx.commit().await?;
 
@@ -260,14 +291,23 @@ async fn disable(
     Ok(())
 }
 
-pub async fn create_test_delivery(store: &SqliteStore, t: &NewTestDelivery) -> StoreResult<Option<Claimed>> {
+pub async fn create_test_delivery(
+    store: &SqliteStore,
+    t: &NewTestDelivery,
+) -> StoreResult<Option<Claimed>> {
     let mut tx = store.begin().await?;
-    let webhook = sqlx::query(concat!("SELECT ", webhook_columns!(), " FROM webhooks WHERE workspace_id = ? AND id = ?"))
-        .bind(&t.workspace_id)
-        .bind(&t.webhook_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(webhook) = webhook else { return Ok(None) };
+    let webhook = sqlx::query(concat!(
+        "SELECT ",
+        webhook_columns!(),
+        " FROM webhooks WHERE workspace_id = ? AND id = ?"
+    ))
+    .bind(&t.workspace_id)
+    .bind(&t.webhook_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(webhook) = webhook else {
+        return Ok(None);
+    };
     let url: String = webhook.try_get("url")?;
     sqlx::query(
         "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count, is_test)

@@ -6,14 +6,17 @@ use sqlx::sqlite::SqliteRow;
 use crate::domain::attempt::{DeliveryState, Trigger};
 use crate::domain::event_type::EventTypeDef;
 use crate::domain::webhook::DisabledReason;
-use crate::store::{Attempt, DeliverySummary, Event, LastAttempt, Page, StoreError, StoreResult, Webhook};
+use crate::store::{
+    Attempt, DeliverySummary, Event, LastAttempt, Page, StoreError, StoreResult, Webhook,
+};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Internal(format!("unexpected {what} {value:?} in the database"))
 }
 
 fn json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Internal(format!("bad JSON in the database: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Internal(format!("bad JSON in the database: {e}")))
 }
 
 /// Columns of a webhook row, for `concat!` into static SQL.
@@ -46,7 +49,9 @@ pub fn webhook_from(row: &SqliteRow) -> StoreResult<Webhook> {
             Some(at) => Some(LastAttempt {
                 http_status: last_status.map(|s| s as u16),
                 error: row.try_get("last_error")?,
-                succeeded: row.try_get::<Option<bool>, _>("last_succeeded")?.unwrap_or(false),
+                succeeded: row
+                    .try_get::<Option<bool>, _>("last_succeeded")?
+                    .unwrap_or(false),
                 at,
             }),
             None => None,
@@ -82,7 +87,11 @@ pub fn delivery_summary_from(row: &SqliteRow) -> StoreResult<DeliverySummary> {
         attempts: row.try_get::<i64, _>("attempts")? as u32,
         // While a lease is held, `next_attempt_at` is the lease's end; it is still the earliest
         // time the next attempt can happen, so it is shown as is.
-        next_attempt_at: if state == DeliveryState::Pending { row.try_get("next_attempt_at")? } else { None },
+        next_attempt_at: if state == DeliveryState::Pending {
+            row.try_get("next_attempt_at")?
+        } else {
+            None
+        },
     })
 }
 
@@ -106,7 +115,9 @@ pub fn attempt_from(row: &SqliteRow) -> StoreResult<Attempt> {
         attempt: row.try_get::<i64, _>("attempt")? as u32,
         trigger: Trigger::parse(&trigger).ok_or_else(|| corrupt("trigger", &trigger))?,
         timestamp: row.try_get("timestamp")?,
-        http_status: row.try_get::<Option<i64>, _>("http_status")?.map(|s| s as u16),
+        http_status: row
+            .try_get::<Option<i64>, _>("http_status")?
+            .map(|s| s as u16),
         error: row.try_get("error")?,
         duration_ms: row.try_get("duration_ms")?,
         payload: row.try_get("payload")?,

@@ -51,7 +51,11 @@ pub async fn create(store: &SqliteStore, w: &NewWebhook) -> StoreResult<Webhook>
     })
 }
 
-pub async fn list(store: &SqliteStore, workspace_id: &str, req: PageRequest) -> StoreResult<Page<Webhook>> {
+pub async fn list(
+    store: &SqliteStore,
+    workspace_id: &str,
+    req: PageRequest,
+) -> StoreResult<Page<Webhook>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         webhook_columns!(),
@@ -124,17 +128,24 @@ pub async fn update(
     .execute(&mut *tx)
     .await?;
     // A disabled webhook's deliveries wait (held) and resume, still due, when it is enabled again.
-    sqlx::query("UPDATE deliveries SET held = ? WHERE webhook_id = ? AND state = 'pending' AND held <> ?")
-        .bind(!webhook.enabled)
-        .bind(id)
-        .bind(!webhook.enabled)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE deliveries SET held = ? WHERE webhook_id = ? AND state = 'pending' AND held <> ?",
+    )
+    .bind(!webhook.enabled)
+    .bind(id)
+    .bind(!webhook.enabled)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Some(webhook))
 }
 
-pub async fn delete(store: &SqliteStore, workspace_id: &str, id: &str, now: Millis) -> StoreResult<bool> {
+pub async fn delete(
+    store: &SqliteStore,
+    workspace_id: &str,
+    id: &str,
+    now: Millis,
+) -> StoreResult<bool> {
     let mut tx = store.begin().await?;
     let found = sqlx::query("SELECT 1 FROM webhooks WHERE workspace_id = ? AND id = ?")
         .bind(workspace_id)
@@ -152,14 +163,28 @@ pub async fn delete(store: &SqliteStore, workspace_id: &str, id: &str, now: Mill
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM attempts WHERE webhook_id = ?").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM webhook_secrets WHERE webhook_id = ?").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM webhooks WHERE id = ?").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM attempts WHERE webhook_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM webhook_secrets WHERE webhook_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM webhooks WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(true)
 }
 
-pub async fn secrets(store: &SqliteStore, workspace_id: &str, id: &str, now: Millis) -> StoreResult<Option<Vec<Secret>>> {
+pub async fn secrets(
+    store: &SqliteStore,
+    workspace_id: &str,
+    id: &str,
+    now: Millis,
+) -> StoreResult<Option<Vec<Secret>>> {
     if get(&store.read, workspace_id, id).await?.is_none() {
         return Ok(None);
     }
@@ -168,11 +193,17 @@ pub async fn secrets(store: &SqliteStore, workspace_id: &str, id: &str, now: Mil
 }
 
 /// The signing secrets of the given webhooks that are valid at `now`, newest first.
-pub async fn valid_secrets<'c, E>(executor: E, webhook_ids: &[&str], now: Millis) -> StoreResult<Vec<(String, Secret)>>
+pub async fn valid_secrets<'c, E>(
+    executor: E,
+    webhook_ids: &[&str],
+    now: Millis,
+) -> StoreResult<Vec<(String, Secret)>>
 where
     E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
 {
-    let mut query = sqlx::QueryBuilder::new("SELECT webhook_id, secret FROM webhook_secrets WHERE webhook_id IN (");
+    let mut query = sqlx::QueryBuilder::new(
+        "SELECT webhook_id, secret FROM webhook_secrets WHERE webhook_id IN (",
+    );
     let mut ids = query.separated(", ");
     for id in webhook_ids {
         ids.push_bind(id.to_string());
@@ -183,7 +214,11 @@ where
         .push(") ORDER BY created_at DESC");
     let rows = query.build().fetch_all(executor).await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("webhook_id")?, Secret::from_stored(r.try_get("secret")?))))
+        .map(|r| {
+            Ok((
+                r.try_get("webhook_id")?,
+                Secret::from_stored(r.try_get("secret")?),
+            ))
+        })
         .collect()
 }
-
