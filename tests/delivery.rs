@@ -564,3 +564,36 @@ async fn a_slow_webhook_does_not_hold_up_a_healthy_one() {
         "the hanging webhook holds at most its own two slots"
     );
 }
+
+#[tokio::test]
+async fn a_target_that_became_private_is_refused_at_delivery_time() {
+    // Created while private targets were allowed; delivered after they are not.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("blocked.db");
+    let receiver = Receiver::ok().await;
+    let permissive = TestApp::start_on(&db, |a| a.no_worker = true).await;
+    let literal = permissive
+        .create_webhook(&receiver.url, &["SessionStarted"])
+        .await;
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    let named = permissive
+        .create_webhook(&by_name, &["SessionStarted"])
+        .await;
+    permissive.emit("SessionStarted", session_started()).await;
+    permissive.stop().await;
+
+    let strict = TestApp::start_on(&db, |a| {
+        a.allow_private_targets = "false".into();
+        a.retry_schedule = "".into();
+    })
+    .await;
+    for webhook in [&literal, &named] {
+        let attempts = strict
+            .wait_for_attempts(webhook["id"].as_str().unwrap(), 1)
+            .await;
+        assert_eq!(attempts[0]["error"], "blocked_address");
+        assert!(attempts[0]["http_status"].is_null());
+    }
+    assert!(receiver.received().is_empty(), "no connection was made");
+    strict.stop().await;
+}

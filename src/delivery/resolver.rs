@@ -60,3 +60,38 @@ impl Resolve for GuardedResolver {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    async fn resolve(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, BoxError> {
+        let resolver = GuardedResolver { allow_private };
+        let name = Name::from_str(host).expect("valid name");
+        resolver.resolve(name).await.map(|addrs| addrs.collect())
+    }
+
+    #[tokio::test]
+    async fn a_name_that_resolves_to_loopback_is_refused_before_any_connection() {
+        let error = resolve("localhost", false)
+            .await
+            .expect_err("must be refused");
+        assert!(error.is::<BlockedAddressError>(), "{error}");
+    }
+
+    #[tokio::test]
+    async fn private_targets_resolve_when_allowed() {
+        let addrs = resolve("localhost", true).await.expect("resolves");
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_name_is_a_dns_error() {
+        let error = resolve("no-such-host.invalid", false)
+            .await
+            .expect_err("must fail");
+        assert!(error.is::<DnsError>(), "{error}");
+    }
+}
