@@ -32,8 +32,9 @@ impl FromRequestParts<AppState> for WorkspaceId {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim())
             .filter(|k| !k.is_empty())
             .ok_or_else(ApiError::unauthorized)?;
         // Keys are stored as SHA-256 hashes and looked up by hash: the plaintext key is never
@@ -84,6 +85,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 }
 
 pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    // Serde would also read a struct from an array of its fields in order; bodies are objects.
+    if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_request(
+            "The request body must be a JSON object.",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(raw);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -130,6 +137,12 @@ impl QueryParams {
     pub fn page(&self) -> Result<PageRequest, ApiError> {
         let limit = match self.get("limit") {
             None => 20,
+            Some(text) if !text.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    "must be a whole number from 1 to 100",
+                ));
+            }
             Some(text) => match text.parse::<u32>() {
                 Ok(n) if (1..=100).contains(&n) => n,
                 _ => {

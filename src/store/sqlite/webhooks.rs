@@ -93,9 +93,10 @@ pub async fn update(
     now: Millis,
 ) -> StoreResult<Option<Webhook>> {
     let mut tx = store.begin().await?;
-    let Some(mut webhook) = get(&mut *tx, workspace_id, id).await? else {
+    let Some(before) = get(&mut *tx, workspace_id, id).await? else {
         return Ok(None);
     };
+    let mut webhook = before.clone();
     if let Some(url) = &patch.url {
         webhook.url = url.clone();
     }
@@ -112,6 +113,14 @@ pub async fn update(
             webhook.disabled_reason = Some(DisabledReason::Manual);
         }
         webhook.enabled = enabled;
+    }
+    let changed = webhook.url != before.url
+        || webhook.description != before.description
+        || webhook.event_types != before.event_types
+        || webhook.enabled != before.enabled
+        || webhook.disabled_reason != before.disabled_reason;
+    if !changed {
+        return Ok(Some(before));
     }
     webhook.updated_at = now;
     sqlx::query(
