@@ -3,6 +3,7 @@
 //! accepting an Event and queueing its Deliveries is one transaction.
 
 mod records;
+pub(crate) mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -67,6 +67,41 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
 }
 
+impl Webhook {
+    /// The webhook with the patch applied, or `None` when the patch changes nothing (so a no-op
+    /// update keeps `updated_at`). Disabling by hand records the reason `manual`; enabling clears
+    /// any reason.
+    pub fn patched(&self, patch: &WebhookPatch, now: Millis) -> Option<Webhook> {
+        let mut next = self.clone();
+        if let Some(url) = &patch.url {
+            next.url = url.clone();
+        }
+        if let Some(description) = &patch.description {
+            next.description = description.clone();
+        }
+        if let Some(types) = &patch.event_types {
+            next.event_types = types.clone();
+        }
+        match patch.enabled {
+            Some(true) => next.disabled_reason = None,
+            Some(false) if self.enabled => next.disabled_reason = Some(DisabledReason::Manual),
+            _ => {}
+        }
+        if let Some(enabled) = patch.enabled {
+            next.enabled = enabled;
+        }
+        let changed = next.url != self.url
+            || next.description != self.description
+            || next.event_types != self.event_types
+            || next.enabled != self.enabled
+            || next.disabled_reason != self.disabled_reason;
+        changed.then(|| Webhook {
+            updated_at: now,
+            ..next
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Event {
     pub id: String,

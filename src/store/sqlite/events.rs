@@ -1,11 +1,10 @@
 //! Accepting events: the event, one delivery per subscribed webhook and the idempotency key are
 //! committed together, so a 202 means all of it is on disk.
 
-use sqlx::Row;
-
 use super::SqliteStore;
 use super::rows::{delivery_summary_from, event_columns, event_from, page};
 use crate::domain::ids;
+use crate::store::rows::{Columns, subscribers};
 use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest, StoreResult};
 
 pub async fn ingest(store: &SqliteStore, event: &NewEvent) -> StoreResult<Ingested> {
@@ -21,11 +20,11 @@ pub async fn ingest(store: &SqliteStore, event: &NewEvent) -> StoreResult<Ingest
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(seen) = seen {
-            let hash: Vec<u8> = seen.try_get("request_hash")?;
+            let hash = seen.bytes("request_hash")?;
             if hash != idem.request_hash {
                 return Ok(Ingested::KeyReused);
             }
-            let event_id: String = seen.try_get("event_id")?;
+            let event_id = seen.text("event_id")?;
             let first = sqlx::query(concat!(
                 "SELECT ",
                 event_columns!(),
@@ -38,19 +37,12 @@ pub async fn ingest(store: &SqliteStore, event: &NewEvent) -> StoreResult<Ingest
         }
     }
 
-    let subscribers =
+    let candidates =
         sqlx::query("SELECT id, event_types FROM webhooks WHERE workspace_id = ? AND enabled = 1")
             .bind(&event.workspace_id)
             .fetch_all(&mut *tx)
             .await?;
-    let mut webhook_ids = Vec::new();
-    for row in &subscribers {
-        let types: String = row.try_get("event_types")?;
-        let types: Vec<String> = serde_json::from_str(&types).unwrap_or_default();
-        if types.contains(&event.event_type) {
-            webhook_ids.push(row.try_get::<String, _>("id")?);
-        }
-    }
+    let webhook_ids = subscribers(&candidates, &event.event_type)?;
 
     sqlx::query(
         "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count)

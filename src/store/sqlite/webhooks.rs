@@ -96,33 +96,9 @@ pub async fn update(
     let Some(before) = get(&mut *tx, workspace_id, id).await? else {
         return Ok(None);
     };
-    let mut webhook = before.clone();
-    if let Some(url) = &patch.url {
-        webhook.url = url.clone();
-    }
-    if let Some(description) = &patch.description {
-        webhook.description = description.clone();
-    }
-    if let Some(types) = &patch.event_types {
-        webhook.event_types = types.clone();
-    }
-    if let Some(enabled) = patch.enabled {
-        if enabled {
-            webhook.disabled_reason = None;
-        } else if webhook.enabled {
-            webhook.disabled_reason = Some(DisabledReason::Manual);
-        }
-        webhook.enabled = enabled;
-    }
-    let changed = webhook.url != before.url
-        || webhook.description != before.description
-        || webhook.event_types != before.event_types
-        || webhook.enabled != before.enabled
-        || webhook.disabled_reason != before.disabled_reason;
-    if !changed {
+    let Some(webhook) = before.patched(patch, now) else {
         return Ok(Some(before));
-    }
-    webhook.updated_at = now;
+    };
     sqlx::query(
         "UPDATE webhooks SET url = ?, description = ?, event_types = ?, enabled = ?, disabled_reason = ?,
              updated_at = ? WHERE id = ?",

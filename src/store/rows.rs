@@ -1,0 +1,204 @@
+//! Turning database rows into records, for every backend: each backend's row type implements
+//! [`Columns`], and the mapping from columns to records is written once.
+
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Attempt, DeliverySummary, Event, LastAttempt, Page, StoreError, StoreResult, Webhook};
+use crate::domain::attempt::{DeliveryState, Trigger};
+use crate::domain::event_type::EventTypeDef;
+use crate::domain::webhook::DisabledReason;
+
+// Column lists shared by the backends' queries, as macros so they can be `concat!`ed into
+// static SQL (sqlx accepts only `&'static str` queries without an explicit assertion).
+macro_rules! webhook_columns {
+    () => {
+        "seq, id, workspace_id, url, description, event_types, enabled,
+    disabled_reason, created_at, updated_at, last_status, last_error, last_succeeded, last_attempt_at"
+    };
+}
+pub(crate) use webhook_columns;
+
+macro_rules! event_columns {
+    () => {
+        "seq, id, workspace_id, event_type, payload, created_at, delivery_count"
+    };
+}
+pub(crate) use event_columns;
+
+macro_rules! attempt_columns {
+    () => {
+        "a.seq, a.id, a.webhook_id, a.delivery_id, a.event_id, a.event_type,
+    a.attempt, a.trigger, a.timestamp, a.http_status, a.error, a.duration_ms, a.response,
+    a.response_truncated, a.next_attempt_at, e.payload"
+    };
+}
+pub(crate) use attempt_columns;
+
+/// Typed column access, the same on every backend.
+pub trait Columns {
+    fn text(&self, col: &str) -> StoreResult<String>;
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
+    fn int(&self, col: &str) -> StoreResult<i64>;
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>>;
+    fn flag(&self, col: &str) -> StoreResult<bool>;
+    fn opt_flag(&self, col: &str) -> StoreResult<Option<bool>>;
+    fn bytes(&self, col: &str) -> StoreResult<Vec<u8>>;
+}
+
+macro_rules! impl_columns {
+    ($row:ty) => {
+        impl Columns for $row {
+            fn text(&self, col: &str) -> StoreResult<String> {
+                Ok(self.try_get(col)?)
+            }
+            fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+                Ok(self.try_get(col)?)
+            }
+            fn int(&self, col: &str) -> StoreResult<i64> {
+                Ok(self.try_get(col)?)
+            }
+            fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+                Ok(self.try_get(col)?)
+            }
+            fn flag(&self, col: &str) -> StoreResult<bool> {
+                Ok(self.try_get(col)?)
+            }
+            fn opt_flag(&self, col: &str) -> StoreResult<Option<bool>> {
+                Ok(self.try_get(col)?)
+            }
+            fn bytes(&self, col: &str) -> StoreResult<Vec<u8>> {
+                Ok(self.try_get(col)?)
+            }
+        }
+    };
+}
+
+impl_columns!(SqliteRow);
+impl_columns!(PgRow);
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Internal(format!("unexpected {what} {value:?} in the database"))
+}
+
+pub fn json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Internal(format!("bad JSON in the database: {e}")))
+}
+
+pub fn webhook_from(row: &impl Columns) -> StoreResult<Webhook> {
+    let reason = row.opt_text("disabled_reason")?;
+    Ok(Webhook {
+        id: row.text("id")?,
+        workspace_id: row.text("workspace_id")?,
+        url: row.text("url")?,
+        description: row.text("description")?,
+        event_types: json(&row.text("event_types")?)?,
+        enabled: row.flag("enabled")?,
+        disabled_reason: reason
+            .map(|r| DisabledReason::parse(&r).ok_or_else(|| corrupt("disabled reason", &r)))
+            .transpose()?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+        last_attempt: match row.opt_int("last_attempt_at")? {
+            Some(at) => Some(LastAttempt {
+                http_status: row.opt_int("last_status")?.map(|s| s as u16),
+                error: row.opt_text("last_error")?,
+                succeeded: row.opt_flag("last_succeeded")?.unwrap_or(false),
+                at,
+            }),
+            None => None,
+        },
+    })
+}
+
+pub fn event_from(row: &impl Columns) -> StoreResult<Event> {
+    Ok(Event {
+        id: row.text("id")?,
+        workspace_id: row.text("workspace_id")?,
+        event_type: row.text("event_type")?,
+        payload: row.text("payload")?,
+        created_at: row.int("created_at")?,
+        delivery_count: row.int("delivery_count")? as u32,
+    })
+}
+
+pub fn delivery_summary_from(row: &impl Columns) -> StoreResult<DeliverySummary> {
+    let state = row.text("state")?;
+    let state = DeliveryState::parse(&state).ok_or_else(|| corrupt("delivery state", &state))?;
+    Ok(DeliverySummary {
+        id: row.text("id")?,
+        webhook_id: row.text("webhook_id")?,
+        state,
+        attempts: row.int("attempts")? as u32,
+        // While a lease is held, `next_attempt_at` is the lease's end: still the earliest time
+        // the next attempt can happen, so it is shown as is.
+        next_attempt_at: if state == DeliveryState::Pending {
+            row.opt_int("next_attempt_at")?
+        } else {
+            None
+        },
+    })
+}
+
+pub fn attempt_from(row: &impl Columns) -> StoreResult<Attempt> {
+    let trigger = row.text("trigger")?;
+    Ok(Attempt {
+        id: row.text("id")?,
+        webhook_id: row.text("webhook_id")?,
+        delivery_id: row.text("delivery_id")?,
+        event_id: row.text("event_id")?,
+        event_type: row.text("event_type")?,
+        attempt: row.int("attempt")? as u32,
+        trigger: Trigger::parse(&trigger).ok_or_else(|| corrupt("trigger", &trigger))?,
+        timestamp: row.int("timestamp")?,
+        http_status: row.opt_int("http_status")?.map(|s| s as u16),
+        error: row.opt_text("error")?,
+        duration_ms: row.int("duration_ms")?,
+        payload: row.text("payload")?,
+        response: row.text("response")?,
+        response_truncated: row.flag("response_truncated")?,
+        next_attempt_at: row.opt_int("next_attempt_at")?,
+    })
+}
+
+pub fn event_type_from(row: &impl Columns) -> StoreResult<EventTypeDef> {
+    Ok(EventTypeDef {
+        name: row.text("name")?,
+        description: row.text("description")?,
+        schema: json(&row.text("schema")?)?,
+        example: json(&row.text("example")?)?,
+    })
+}
+
+/// Builds a page from rows fetched with `LIMIT limit + 1`: the extra row only says "there is more".
+pub fn page<R: Columns, T>(
+    rows: &[R],
+    limit: u32,
+    convert: impl Fn(&R) -> StoreResult<T>,
+) -> StoreResult<Page<T>> {
+    let limit = limit as usize;
+    let mut items = Vec::with_capacity(rows.len().min(limit));
+    let mut next_cursor = None;
+    for row in rows.iter().take(limit) {
+        items.push(convert(row)?);
+        next_cursor = Some(row.int("seq")?);
+    }
+    if rows.len() <= limit {
+        next_cursor = None;
+    }
+    Ok(Page { items, next_cursor })
+}
+
+/// The subscribed webhooks among `(id, event_types JSON)` rows.
+pub fn subscribers(rows: &[impl Columns], event_type: &str) -> StoreResult<Vec<String>> {
+    let mut ids = Vec::new();
+    for row in rows {
+        let types: Vec<String> = json(&row.text("event_types")?)?;
+        if types.iter().any(|t| t == event_type) {
+            ids.push(row.text("id")?);
+        }
+    }
+    Ok(ids)
+}
