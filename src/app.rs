@@ -14,15 +14,24 @@ use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::event_type::{self, EventType, Registry};
 use crate::domain::ids;
 use crate::http::{self, AppState, hash_key};
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, Workspace};
 
-/// Opens the database named by the URL, applying migrations.
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    let store = SqliteStore::open(url)
-        .await
-        .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
-    Ok(Arc::new(store))
+/// Opens the database named by the URL (`sqlite:` or `postgres://`), applying migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = &config.database_url;
+    let context = || format!("cannot open the database {}", redact_url(url));
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(
+            SqliteStore::open(url).await.with_context(context)?,
+        ))
+    } else {
+        let store = PgStore::open(url, config.database_max_connections)
+            .await
+            .with_context(context)?;
+        Ok(Arc::new(store))
+    }
 }
 
 /// Registers the shipped event types and loads every registered type.
@@ -95,7 +104,7 @@ pub async fn serve_with_clock(
     shutdown: CancellationToken,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<()> {
-    let store = open_store(&config.database_url).await?;
+    let store = open_store(&config).await?;
     let registry = Arc::new(load_event_types(store.as_ref(), clock.as_ref()).await?);
     let generated_key = ensure_default_workspace(store.as_ref(), &config, clock.as_ref()).await?;
     // SQLite serves one process: leases left by an earlier run of it belong to nobody now.
@@ -124,6 +133,10 @@ pub async fn serve_with_clock(
         clock: clock.clone(),
     });
     let wake = Arc::new(Notify::new());
+    if config.run_worker {
+        let (store, wake, shutdown) = (store.clone(), wake.clone(), shutdown.clone());
+        tokio::spawn(async move { store.watch_wakeups(wake, shutdown).await });
+    }
     let worker = config.run_worker.then(|| {
         let worker = Worker::new(
             deliverer.clone(),

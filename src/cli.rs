@@ -57,7 +57,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn migrate(args: ServeArgs) -> anyhow::Result<()> {
     let config = config(&args)?;
-    crate::app::open_store(&config.database_url).await?;
+    crate::app::open_store(&config).await?;
     println!(
         "migrations applied to {}",
         crate::config::redact_url(&config.database_url)

@@ -48,6 +48,9 @@ pub struct ServeArgs {
     pub disable_after: String,
     #[arg(long, env = "SPEAKNODE_RETENTION", default_value = "30d")]
     pub retention: String,
+    /// Largest number of PostgreSQL connections this process opens.
+    #[arg(long, env = "SPEAKNODE_DATABASE_MAX_CONNECTIONS", default_value = "16")]
+    pub database_max_connections: String,
     /// Attempts in flight at once, over all webhooks.
     #[arg(long, env = "SPEAKNODE_MAX_IN_FLIGHT", default_value = "256")]
     pub max_in_flight: String,
@@ -65,6 +68,7 @@ pub struct ServeArgs {
 pub struct Config {
     pub listen: SocketAddr,
     pub database_url: String,
+    pub database_max_connections: u32,
     pub run_api: bool,
     pub run_worker: bool,
     pub api_key: Option<String>,
@@ -124,6 +128,10 @@ impl Config {
         Ok(Self {
             listen,
             database_url: database_url(&args.database_url)?,
+            database_max_connections: count(
+                "SPEAKNODE_DATABASE_MAX_CONNECTIONS",
+                &args.database_max_connections,
+            )? as u32,
             run_api: !args.no_api,
             run_worker: !args.no_worker,
             api_key: args.api_key.clone(),
@@ -168,6 +176,7 @@ impl ServeArgs {
             max_payload_bytes: "1048576".into(),
             disable_after: "5d".into(),
             retention: "30d".into(),
+            database_max_connections: "16".into(),
             max_in_flight: "256".into(),
             max_in_flight_per_webhook: "32".into(),
         }
@@ -189,10 +198,7 @@ fn database_url(url: &str) -> Result<String, ConfigError> {
         return Ok(url.to_string());
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(bad(
-            "SPEAKNODE_DATABASE_URL",
-            "PostgreSQL is not supported by this build yet",
-        ));
+        return Ok(url.to_string());
     }
     Err(bad(
         "SPEAKNODE_DATABASE_URL",

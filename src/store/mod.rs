@@ -2,11 +2,16 @@
 //! database holds it. The delivery queue lives here too: a Delivery row *is* the queue entry, so
 //! accepting an Event and queueing its Deliveries is one transaction.
 
+pub mod postgres;
 mod records;
 pub(crate) mod rows;
 pub mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 pub use records::*;
 
@@ -29,8 +34,47 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        use sqlx::Error;
+        match &e {
+            Error::Database(db) if db.is_unique_violation() => {
+                Self::Conflict(db.message().to_string())
+            }
+            Error::Io(_)
+            | Error::PoolTimedOut
+            | Error::PoolClosed
+            | Error::Tls(_)
+            | Error::Protocol(_) => Self::Unavailable(e.to_string()),
+            // PostgreSQL: connection exceptions (08…), shutdowns and resource limits (57…, 53…),
+            // serialization failures (40…). SQLite: a lock held too long.
+            Error::Database(db)
+                if db.code().is_some_and(|c| {
+                    c.starts_with("08")
+                        || c.starts_with("57")
+                        || c.starts_with("53")
+                        || c.starts_with("40")
+                }) || db.message().contains("database is locked") =>
+            {
+                Self::Unavailable(db.message().to_string())
+            }
+            _ => Self::Internal(e.to_string()),
+        }
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// True when only one process may use the database (SQLite): leases left by an earlier run
+    /// are then nobody's and can be released at start. False for shared databases.
+    fn single_process(&self) -> bool {
+        true
+    }
+
+    /// Wakes `wake` whenever another process queues deliveries, until `shutdown`. Backends with
+    /// one process have nothing to watch.
+    async fn watch_wakeups(&self, _wake: Arc<Notify>, _shutdown: CancellationToken) {}
+
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;
 

@@ -26,26 +26,6 @@ pub struct SqliteStore {
     read: SqlitePool,
 }
 
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                Self::Conflict(db.message().to_string())
-            }
-            sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_) => Self::Unavailable(e.to_string()),
-            sqlx::Error::Database(db)
-                if db.message().contains("locked") || db.message().contains("busy") =>
-            {
-                Self::Unavailable(db.message().to_string())
-            }
-            _ => Self::Internal(e.to_string()),
-        }
-    }
-}
-
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and applies the migrations.
     pub async fn open(url: &str) -> StoreResult<Self> {

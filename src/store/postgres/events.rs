@@ -1,0 +1,147 @@
+//! Accepting events: the event, its deliveries and the idempotency key in one transaction. The
+//! key is claimed first with `INSERT … ON CONFLICT`, so two concurrent requests with the same key
+//! (on any process) create one event: the second waits for the first to commit, then replays it.
+
+use super::{PgStore, notify_wake};
+use crate::domain::ids;
+use crate::store::rows::{
+    Columns, delivery_summary_from, event_columns, event_from, page, subscribers,
+};
+use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest, StoreResult};
+
+pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> {
+    let mut tx = store.begin().await?;
+    if let Some(idem) = &event.idempotency {
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (workspace_id, key, request_hash, event_id, created_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (workspace_id, key) DO UPDATE SET request_hash = excluded.request_hash,
+                 event_id = excluded.event_id, created_at = excluded.created_at
+             WHERE idempotency_keys.created_at < $6
+             RETURNING event_id",
+        )
+        .bind(&event.workspace_id)
+        .bind(&idem.key)
+        .bind(&idem.request_hash)
+        .bind(&event.id)
+        .bind(event.created_at)
+        .bind(idem.not_before)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if claimed.is_none() {
+            let seen = sqlx::query("SELECT request_hash, event_id FROM idempotency_keys WHERE workspace_id = $1 AND key = $2")
+                .bind(&event.workspace_id)
+                .bind(&idem.key)
+                .fetch_one(&mut *tx)
+                .await?;
+            if seen.bytes("request_hash")? != idem.request_hash {
+                return Ok(Ingested::KeyReused);
+            }
+            let first = sqlx::query(concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM events WHERE id = $1"
+            ))
+            .bind(seen.text("event_id")?)
+            .fetch_one(&mut *tx)
+            .await?;
+            return Ok(Ingested::Replayed(event_from(&first)?));
+        }
+    }
+
+    let candidates =
+        sqlx::query("SELECT id, event_types FROM webhooks WHERE workspace_id = $1 AND enabled")
+            .bind(&event.workspace_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let webhook_ids = subscribers(&candidates, &event.event_type)?;
+    sqlx::query(
+        "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&event.id)
+    .bind(&event.workspace_id)
+    .bind(&event.event_type)
+    .bind(&event.payload)
+    .bind(event.created_at)
+    .bind(webhook_ids.len() as i64)
+    .execute(&mut *tx)
+    .await?;
+    if !webhook_ids.is_empty() {
+        let delivery_ids: Vec<String> = webhook_ids
+            .iter()
+            .map(|_| ids::new_id(ids::DELIVERY))
+            .collect();
+        sqlx::query(
+            "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at,
+                 next_trigger, created_at, updated_at)
+             SELECT d, $3, w, $4, 'pending', $5, 'scheduled', $5, $5 FROM UNNEST($1::TEXT[], $2::TEXT[]) AS t(d, w)",
+        )
+        .bind(&delivery_ids)
+        .bind(&webhook_ids)
+        .bind(&event.workspace_id)
+        .bind(&event.id)
+        .bind(event.created_at)
+        .execute(&mut *tx)
+        .await?;
+        notify_wake(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(Ingested::Created(Event {
+        id: event.id.clone(),
+        workspace_id: event.workspace_id.clone(),
+        event_type: event.event_type.clone(),
+        payload: event.payload.clone(),
+        created_at: event.created_at,
+        delivery_count: webhook_ids.len() as u32,
+    }))
+}
+
+pub async fn list(
+    store: &PgStore,
+    workspace_id: &str,
+    event_type: Option<&str>,
+    req: PageRequest,
+) -> StoreResult<Page<Event>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE workspace_id = $1 AND NOT is_test AND ($2::TEXT IS NULL OR event_type = $2)
+          AND ($3::BIGINT IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4"
+    ))
+    .bind(workspace_id)
+    .bind(event_type)
+    .bind(req.cursor)
+    .bind(i64::from(req.limit) + 1)
+    .fetch_all(&store.pool)
+    .await?;
+    page(&rows, req.limit, event_from)
+}
+
+pub async fn get(
+    store: &PgStore,
+    workspace_id: &str,
+    id: &str,
+) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE workspace_id = $1 AND id = $2 AND NOT is_test"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_optional(&store.pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let deliveries = sqlx::query(
+        "SELECT id, webhook_id, state, attempts, next_attempt_at FROM deliveries WHERE event_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(&store.pool)
+    .await?;
+    let deliveries = deliveries
+        .iter()
+        .map(delivery_summary_from)
+        .collect::<StoreResult<_>>()?;
+    Ok(Some((event_from(&row)?, deliveries)))
+}

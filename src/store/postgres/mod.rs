@@ -1,0 +1,315 @@
+//! PostgreSQL: for deployments where several `serve` processes share one database. Claims use
+//! `FOR UPDATE SKIP LOCKED` so processes never take the same delivery, and `NOTIFY` wakes idle
+//! workers in every process as soon as new deliveries are queued.
+
+mod events;
+mod history;
+mod queue;
+mod webhooks;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::rows::{Columns, event_type_from};
+use super::*;
+use crate::domain::event_type::EventTypeDef;
+use crate::domain::time::Millis;
+use crate::domain::webhook::Secret;
+
+/// The channel every process listens on; the payload is empty, a notification only means
+/// "something may be due now".
+const WAKE_CHANNEL: &str = "speaknode_wake";
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects (TLS when the URL asks for it, e.g. `?sslmode=require`) and applies migrations.
+    pub async fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            // Short, so requests answer 503 promptly while the database is away.
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+/// Queues a wake-up for every listening process; delivered when the transaction commits.
+async fn notify_wake(tx: &mut Transaction<'static, Postgres>) -> StoreResult<()> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(WAKE_CHANNEL)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn workspace_from(row: &impl Columns) -> StoreResult<Workspace> {
+    Ok(Workspace {
+        id: row.text("id")?,
+        name: row.text("name")?,
+        created_at: row.int("created_at")?,
+    })
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn single_process(&self) -> bool {
+        false
+    }
+
+    async fn watch_wakeups(&self, wake: Arc<Notify>, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_millis(200);
+        while !shutdown.is_cancelled() {
+            let mut listener = match PgListener::connect_with(&self.pool).await {
+                Ok(listener) => listener,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for wake-ups; retrying");
+                    tokio::select! { _ = shutdown.cancelled() => return, _ = tokio::time::sleep(backoff) => {} }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            if let Err(e) = listener.listen(WAKE_CHANNEL).await {
+                tracing::warn!(error = %e, "cannot listen for wake-ups; retrying");
+                continue;
+            }
+            backoff = Duration::from_millis(200);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    received = listener.recv() => match received {
+                        Ok(_) => wake.notify_one(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "lost the wake-up listener; reconnecting");
+                            break;
+                        }
+                    },
+                }
+            }
+            // Wake once after a reconnect: notifications sent meanwhile were lost.
+            wake.notify_one();
+        }
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn default_workspace(&self) -> StoreResult<Option<Workspace>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE is_default")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(workspace_from).transpose()
+    }
+
+    async fn create_workspace(&self, workspace: &Workspace, is_default: bool) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO workspaces (id, name, is_default, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&workspace.id)
+        .bind(&workspace.name)
+        .bind(is_default)
+        .bind(workspace.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn workspace(&self, id: &str) -> StoreResult<Option<Workspace>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(workspace_from).transpose()
+    }
+
+    async fn add_api_key(
+        &self,
+        key_id: &str,
+        workspace_id: &str,
+        key_hash: &[u8],
+        now: Millis,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL
+             WHERE api_keys.workspace_id = excluded.workspace_id",
+        )
+        .bind(key_id)
+        .bind(workspace_id)
+        .bind(key_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn workspace_for_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT workspace_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| r.text("workspace_id")).transpose()
+    }
+
+    async fn upsert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO event_types (name, description, schema, example, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5)
+             ON CONFLICT (name) DO UPDATE SET description = excluded.description,
+                 schema = excluded.schema, example = excluded.example, updated_at = excluded.updated_at",
+        )
+        .bind(&def.name)
+        .bind(&def.description)
+        .bind(def.schema.to_string())
+        .bind(def.example.to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn event_types(&self) -> StoreResult<Vec<EventTypeDef>> {
+        let rows =
+            sqlx::query("SELECT name, description, schema, example FROM event_types ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(event_type_from).collect()
+    }
+
+    async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<Webhook> {
+        webhooks::create(self, webhook).await
+    }
+
+    async fn list_webhooks(
+        &self,
+        workspace_id: &str,
+        page: PageRequest,
+    ) -> StoreResult<Page<Webhook>> {
+        webhooks::list(self, workspace_id, page).await
+    }
+
+    async fn webhook(&self, workspace_id: &str, id: &str) -> StoreResult<Option<Webhook>> {
+        webhooks::get(&self.pool, workspace_id, id).await
+    }
+
+    async fn update_webhook(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        patch: &WebhookPatch,
+        now: Millis,
+    ) -> StoreResult<Option<Webhook>> {
+        webhooks::update(self, workspace_id, id, patch, now).await
+    }
+
+    async fn delete_webhook(&self, workspace_id: &str, id: &str, now: Millis) -> StoreResult<bool> {
+        webhooks::delete(self, workspace_id, id, now).await
+    }
+
+    async fn webhook_secrets(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<Vec<Secret>>> {
+        webhooks::secrets(self, workspace_id, id, now).await
+    }
+
+    async fn ingest_event(&self, event: &NewEvent) -> StoreResult<Ingested> {
+        events::ingest(self, event).await
+    }
+
+    async fn list_events(
+        &self,
+        workspace_id: &str,
+        event_type: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Event>> {
+        events::list(self, workspace_id, event_type, page).await
+    }
+
+    async fn event(
+        &self,
+        workspace_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>> {
+        events::get(self, workspace_id, id).await
+    }
+
+    async fn claim_due(&self, claim: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
+        queue::claim_due(self, claim).await
+    }
+
+    async fn release(&self, claims: &[Claimed], now: Millis) -> StoreResult<()> {
+        queue::release(self, claims, now).await
+    }
+
+    async fn release_leases(&self, owner: Option<&str>, now: Millis) -> StoreResult<u64> {
+        queue::release_leases(self, owner, now).await
+    }
+
+    async fn next_due_at(&self) -> StoreResult<Option<Millis>> {
+        queue::next_due_at(self).await
+    }
+
+    async fn record_attempt(&self, attempt: &NewAttempt) -> StoreResult<Attempt> {
+        queue::record_attempt(self, attempt).await
+    }
+
+    async fn create_test_delivery(&self, test: &NewTestDelivery) -> StoreResult<Option<Claimed>> {
+        queue::create_test_delivery(self, test).await
+    }
+
+    async fn list_attempts(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        filter: &AttemptFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Attempt>> {
+        history::list(self, workspace_id, webhook_id, filter, page).await
+    }
+
+    async fn attempt(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<Attempt>> {
+        history::get(self, workspace_id, webhook_id, id).await
+    }
+
+    async fn retry_delivery(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        attempt_id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<String>> {
+        history::retry(self, workspace_id, webhook_id, attempt_id, now).await
+    }
+}

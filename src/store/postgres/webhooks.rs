@@ -1,0 +1,213 @@
+//! Webhooks and their secrets.
+
+use super::{PgStore, notify_wake};
+use crate::domain::time::Millis;
+use crate::domain::webhook::{DisabledReason, Secret};
+use crate::store::rows::{Columns, page, webhook_columns, webhook_from};
+use crate::store::{NewWebhook, Page, PageRequest, StoreResult, Webhook, WebhookPatch};
+
+fn to_json(names: &[String]) -> String {
+    serde_json::Value::from(names.to_vec()).to_string()
+}
+
+pub async fn create(store: &PgStore, w: &NewWebhook) -> StoreResult<Webhook> {
+    let mut tx = store.begin().await?;
+    let reason = (!w.enabled).then_some(DisabledReason::Manual.as_str());
+    sqlx::query(
+        "INSERT INTO webhooks (id, workspace_id, url, description, event_types, enabled, disabled_reason,
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(&w.id)
+    .bind(&w.workspace_id)
+    .bind(&w.url)
+    .bind(&w.description)
+    .bind(to_json(&w.event_types))
+    .bind(w.enabled)
+    .bind(reason)
+    .bind(w.now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO webhook_secrets (webhook_id, secret, created_at) VALUES ($1, $2, $3)")
+        .bind(&w.id)
+        .bind(w.secret.expose())
+        .bind(w.now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Webhook {
+        id: w.id.clone(),
+        workspace_id: w.workspace_id.clone(),
+        url: w.url.clone(),
+        description: w.description.clone(),
+        event_types: w.event_types.clone(),
+        enabled: w.enabled,
+        disabled_reason: (!w.enabled).then_some(DisabledReason::Manual),
+        created_at: w.now,
+        updated_at: w.now,
+        last_attempt: None,
+    })
+}
+
+pub async fn list(
+    store: &PgStore,
+    workspace_id: &str,
+    req: PageRequest,
+) -> StoreResult<Page<Webhook>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        webhook_columns!(),
+        " FROM webhooks WHERE workspace_id = $1 AND ($2::BIGINT IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3"
+    ))
+    .bind(workspace_id)
+    .bind(req.cursor)
+    .bind(i64::from(req.limit) + 1)
+    .fetch_all(&store.pool)
+    .await?;
+    page(&rows, req.limit, webhook_from)
+}
+
+pub async fn get<'c, E>(executor: E, workspace_id: &str, id: &str) -> StoreResult<Option<Webhook>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+{
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        webhook_columns!(),
+        " FROM webhooks WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(webhook_from).transpose()
+}
+
+pub async fn update(
+    store: &PgStore,
+    workspace_id: &str,
+    id: &str,
+    patch: &WebhookPatch,
+    now: Millis,
+) -> StoreResult<Option<Webhook>> {
+    let mut tx = store.begin().await?;
+    // Locks the row, so concurrent updates apply one after the other instead of losing one.
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        webhook_columns!(),
+        " FROM webhooks WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(before) = row.as_ref().map(webhook_from).transpose()? else {
+        return Ok(None);
+    };
+    let Some(webhook) = before.patched(patch, now) else {
+        return Ok(Some(before));
+    };
+    sqlx::query(
+        "UPDATE webhooks SET url = $1, description = $2, event_types = $3, enabled = $4, disabled_reason = $5,
+             updated_at = $6 WHERE id = $7",
+    )
+    .bind(&webhook.url)
+    .bind(&webhook.description)
+    .bind(to_json(&webhook.event_types))
+    .bind(webhook.enabled)
+    .bind(webhook.disabled_reason.map(DisabledReason::as_str))
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    // A disabled webhook's deliveries wait (held) and resume, still due, when it is enabled again.
+    sqlx::query("UPDATE deliveries SET held = $1 WHERE webhook_id = $2 AND state = 'pending' AND held <> $1")
+        .bind(!webhook.enabled)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if webhook.enabled && !before.enabled {
+        notify_wake(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(webhook))
+}
+
+pub async fn delete(
+    store: &PgStore,
+    workspace_id: &str,
+    id: &str,
+    now: Millis,
+) -> StoreResult<bool> {
+    let mut tx = store.begin().await?;
+    let found =
+        sqlx::query("SELECT 1 FROM webhooks WHERE workspace_id = $1 AND id = $2 FOR UPDATE")
+            .bind(workspace_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if found.is_none() {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE deliveries SET state = 'cancelled', next_attempt_at = NULL, lease_owner = NULL, updated_at = $1
+         WHERE webhook_id = $2 AND state = 'pending'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM attempts WHERE webhook_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM webhook_secrets WHERE webhook_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM webhooks WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn secrets(
+    store: &PgStore,
+    workspace_id: &str,
+    id: &str,
+    now: Millis,
+) -> StoreResult<Option<Vec<Secret>>> {
+    if get(&store.pool, workspace_id, id).await?.is_none() {
+        return Ok(None);
+    }
+    let secrets = valid_secrets(&store.pool, &[id.to_string()], now).await?;
+    Ok(Some(secrets.into_iter().map(|(_, s)| s).collect()))
+}
+
+/// The signing secrets of the given webhooks that are valid at `now`, newest first.
+pub async fn valid_secrets<'c, E>(
+    executor: E,
+    webhook_ids: &[String],
+    now: Millis,
+) -> StoreResult<Vec<(String, Secret)>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+{
+    let rows = sqlx::query(
+        "SELECT webhook_id, secret FROM webhook_secrets WHERE webhook_id = ANY($1)
+           AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at DESC",
+    )
+    .bind(webhook_ids)
+    .bind(now)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.text("webhook_id")?,
+                Secret::from_stored(r.text("secret")?),
+            ))
+        })
+        .collect()
+}
