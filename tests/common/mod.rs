@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod pg;
 pub mod receiver;
 
 use std::future::Future;
