@@ -13,6 +13,8 @@ use super::validation::{Invalid, char_len};
 
 pub const MAX_URL_CHARS: usize = 2048;
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
+/// How long a secret keeps signing after it was rotated out: 24 h.
+pub const ROTATED_SECRET_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// A URL a webhook may be created with: http or https, at most 2048 characters, and, unless
 /// private targets are allowed, not naming a blocked address.

@@ -13,7 +13,7 @@ use super::extract::{ApiJson, QueryParams, WorkspaceId};
 use super::views::{self, AttemptView, List};
 use crate::domain::ids;
 use crate::domain::time::rfc3339;
-use crate::store::{AttemptFilter, NewTestDelivery};
+use crate::store::{Attempt, AttemptFilter, NewTestDelivery};
 
 async fn require_webhook(state: &AppState, workspace_id: &str, id: &str) -> ApiResult<()> {
     match state.store.webhook(workspace_id, id).await? {
@@ -96,11 +96,22 @@ pub async fn test_send(
     Path(id): Path<String>,
     ApiJson { value: body, .. }: ApiJson<TestBody>,
 ) -> ApiResult<Json<AttemptView>> {
-    require_webhook(&state, &workspace_id, &id).await?;
-    let name = body
-        .event_type
-        .ok_or_else(|| ApiError::invalid("event_type", "is required"))?;
-    let event_type = state.registry.get(&name).ok_or_else(|| {
+    let attempt = send_test_event(&state, workspace_id, id, body.event_type.as_deref()).await?;
+    Ok(Json(views::attempt(attempt)))
+}
+
+/// A test send, shared by the API and the dashboard: one real, signed attempt of the type's
+/// example to the webhook, made now and recorded in its Request History (trigger `test`). An
+/// unknown webhook is checked before the event type, so another workspace's id is always a 404.
+pub async fn send_test_event(
+    state: &AppState,
+    workspace_id: String,
+    webhook_id: String,
+    event_type: Option<&str>,
+) -> ApiResult<Attempt> {
+    require_webhook(state, &workspace_id, &webhook_id).await?;
+    let name = event_type.ok_or_else(|| ApiError::invalid("event_type", "is required"))?;
+    let registered = state.registry.get(name).ok_or_else(|| {
         ApiError::invalid(
             "event_type",
             format!("{name:?} is not a registered event type"),
@@ -111,15 +122,15 @@ pub async fn test_send(
     let test = NewTestDelivery {
         payload: payload(
             &event_id,
-            &name,
+            name,
             &rfc3339(now),
-            &event_type.def.example.to_string(),
+            &registered.def.example.to_string(),
         ),
         workspace_id,
-        webhook_id: id,
+        webhook_id,
         event_id,
         delivery_id: ids::new_id(ids::DELIVERY),
-        event_type: name,
+        event_type: name.to_string(),
         now,
     };
     let claim = state
@@ -127,6 +138,5 @@ pub async fn test_send(
         .create_test_delivery(&test)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    let attempt = state.deliverer.attempt(claim).await?;
-    Ok(Json(views::attempt(attempt)))
+    Ok(state.deliverer.attempt(claim).await?)
 }

@@ -17,6 +17,8 @@ use tokio::sync::Notify;
 
 pub use error::{ApiError, ApiResult};
 pub use extract::hash_key;
+pub use history::send_test_event;
+pub use webhooks::rotate_secret;
 
 use crate::config::Config;
 use crate::delivery::Deliverer;
@@ -47,6 +49,7 @@ pub fn api_router(state: AppState) -> Router {
                 .delete(webhooks::delete),
         )
         .route("/webhooks/{id}/secret", get(webhooks::secret))
+        .route("/webhooks/{id}/secret/rotate", post(webhooks::rotate))
         .route("/webhooks/{id}/test", post(history::test_send))
         .route("/webhooks/{id}/attempts", get(history::list))
         .route("/webhooks/{id}/attempts/{attempt_id}", get(history::get))

@@ -1,4 +1,4 @@
-//! `/api/v1/webhooks`: create, list, read, update, delete, and read the secret.
+//! `/api/v1/webhooks`: create, list, read, update, delete, and read or rotate the secret.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,7 +11,9 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, QueryParams, WorkspaceId};
 use super::views::{self, List, WebhookView};
 use crate::domain::ids;
-use crate::domain::webhook::{Secret, WebhookUrl, check_description, check_event_types};
+use crate::domain::webhook::{
+    ROTATED_SECRET_GRACE_MS, Secret, WebhookUrl, check_description, check_event_types,
+};
 use crate::store::{NewWebhook, WebhookPatch};
 
 #[derive(Deserialize)]
@@ -158,4 +160,30 @@ pub async fn secret(
         .next()
         .ok_or_else(ApiError::internal)?;
     Ok(Json(json!({"secret": newest.expose()})))
+}
+
+pub async fn rotate(
+    State(state): State<AppState>,
+    WorkspaceId(workspace_id): WorkspaceId,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let secret = rotate_secret(&state, &workspace_id, &id).await?;
+    Ok(Json(json!({"secret": secret.expose()})))
+}
+
+/// Gives the webhook a new secret, shared by the API and the dashboard. The old one keeps signing
+/// (in `webhook-signature`) for 24 h, so receivers can switch over without losing deliveries.
+pub async fn rotate_secret(state: &AppState, workspace_id: &str, id: &str) -> ApiResult<Secret> {
+    let secret = Secret::generate();
+    let now = state.clock.now();
+    let grace_until = now + ROTATED_SECRET_GRACE_MS;
+    if state
+        .store
+        .rotate_webhook_secret(workspace_id, id, &secret, now, grace_until)
+        .await?
+    {
+        Ok(secret)
+    } else {
+        Err(ApiError::not_found("webhook"))
+    }
 }

@@ -233,3 +233,40 @@ pub struct AttemptFilter {
     pub since: Option<Millis>,
     pub until: Option<Millis>,
 }
+
+/// A dashboard sign-in to store. The token itself is never stored, only its SHA-256 hash.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: Vec<u8>,
+    pub workspace_id: String,
+    /// The synchronizer token every form of this session must carry.
+    pub csrf_token: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// A live dashboard session, with the name of its workspace for the sidebar.
+#[derive(Clone)]
+pub struct Session {
+    pub workspace_id: String,
+    pub workspace_name: String,
+    pub csrf_token: String,
+    pub expires_at: Millis,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("workspace_id", &self.workspace_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a webhook's recent deliveries stand (cancelled ones are not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryStats {
+    pub succeeded: u64,
+    pub pending: u64,
+    pub failed: u64,
+}

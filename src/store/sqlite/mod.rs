@@ -3,6 +3,7 @@
 //! `BEGIN IMMEDIATE`, so a transaction never has to upgrade its lock halfway. Reads use their own
 //! pool and never wait for writes.
 
+mod dashboard;
 mod events;
 mod history;
 mod queue;
@@ -269,5 +270,37 @@ impl Store for SqliteStore {
         now: Millis,
     ) -> StoreResult<Option<String>> {
         history::retry(self, workspace_id, webhook_id, attempt_id, now).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        secret: &Secret,
+        now: Millis,
+        old_expires_at: Millis,
+    ) -> StoreResult<bool> {
+        webhooks::rotate_secret(self, workspace_id, id, secret, now, old_expires_at).await
+    }
+
+    async fn delivery_stats(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        since: Millis,
+    ) -> StoreResult<DeliveryStats> {
+        dashboard::delivery_stats(self, workspace_id, webhook_id, since).await
+    }
+
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
+        dashboard::create_session(self, session).await
+    }
+
+    async fn session(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<Session>> {
+        dashboard::session(self, token_hash, now).await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+        dashboard::delete_session(self, token_hash).await
     }
 }

@@ -207,3 +207,38 @@ where
         })
         .collect()
 }
+
+pub async fn rotate_secret(
+    store: &SqliteStore,
+    workspace_id: &str,
+    id: &str,
+    secret: &Secret,
+    now: Millis,
+    old_expires_at: Millis,
+) -> StoreResult<bool> {
+    let mut tx = store.begin().await?;
+    if get(&mut *tx, workspace_id, id).await?.is_none() {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE webhook_secrets SET expires_at = ? WHERE webhook_id = ? AND expires_at IS NULL",
+    )
+    .bind(old_expires_at)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    // Secrets sign newest first (by created_at): a rotation in the same millisecond as the
+    // previous secret's creation must still sort first.
+    sqlx::query(
+        "INSERT INTO webhook_secrets (webhook_id, secret, created_at)
+         SELECT ?1, ?2, MAX(?3, COALESCE(MAX(created_at) + 1, ?3)) FROM webhook_secrets
+         WHERE webhook_id = ?1",
+    )
+    .bind(id)
+    .bind(secret.expose())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
