@@ -16,7 +16,7 @@ use crate::domain::ids;
 use crate::http::{self, AppState, hash_key};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{Store, Workspace};
+use crate::store::{Store, StoreError, Workspace};
 
 /// Opens the database named by the URL (`sqlite:` or `postgres://`), applying migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
@@ -68,8 +68,15 @@ async fn ensure_default_workspace(
                 name: "Default".into(),
                 created_at: now,
             };
-            store.create_workspace(&ws, true).await?;
-            (ws, true)
+            match store.create_workspace(&ws, true).await {
+                Ok(()) => (ws, true),
+                // Another process sharing the database created it first.
+                Err(StoreError::Conflict(_)) => match store.default_workspace().await? {
+                    Some(ws) => (ws, false),
+                    None => anyhow::bail!("the default workspace could not be created"),
+                },
+                Err(e) => return Err(e.into()),
+            }
         }
     };
     let (key, generated) = match (&config.api_key, created) {
@@ -138,13 +145,7 @@ pub async fn serve_with_clock(
         tokio::spawn(async move { store.watch_wakeups(wake, shutdown).await });
     }
     let worker = config.run_worker.then(|| {
-        let worker = Worker::new(
-            deliverer.clone(),
-            wake.clone(),
-            config.max_in_flight,
-            config.max_in_flight_per_webhook,
-            config.delivery_timeout,
-        );
+        let worker = Worker::new(deliverer.clone(), wake.clone(), &config);
         tokio::spawn(worker.run(shutdown.clone()))
     });
 

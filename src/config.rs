@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// Largest number of PostgreSQL connections this process opens.
     #[arg(long, env = "SPEAKNODE_DATABASE_MAX_CONNECTIONS", default_value = "16")]
     pub database_max_connections: String,
+    /// How long a claim outlives the delivery timeout; after that, a dead process's deliveries
+    /// are taken over by the others.
+    #[arg(long, env = "SPEAKNODE_LEASE_MARGIN", default_value = "30s")]
+    pub lease_margin: String,
     /// Attempts in flight at once, over all webhooks.
     #[arg(long, env = "SPEAKNODE_MAX_IN_FLIGHT", default_value = "256")]
     pub max_in_flight: String,
@@ -79,6 +83,7 @@ pub struct Config {
     pub max_payload_bytes: usize,
     pub disable_after: Duration,
     pub retention: Duration,
+    pub lease_margin: Duration,
     pub max_in_flight: usize,
     pub max_in_flight_per_webhook: usize,
 }
@@ -146,6 +151,7 @@ impl Config {
             max_payload_bytes: count("SPEAKNODE_MAX_PAYLOAD_BYTES", &args.max_payload_bytes)?,
             disable_after: duration("SPEAKNODE_DISABLE_AFTER", &args.disable_after)?,
             retention: duration("SPEAKNODE_RETENTION", &args.retention)?,
+            lease_margin: duration("SPEAKNODE_LEASE_MARGIN", &args.lease_margin)?,
             max_in_flight: count("SPEAKNODE_MAX_IN_FLIGHT", &args.max_in_flight)?,
             max_in_flight_per_webhook: count(
                 "SPEAKNODE_MAX_IN_FLIGHT_PER_WEBHOOK",
@@ -177,6 +183,7 @@ impl ServeArgs {
             disable_after: "5d".into(),
             retention: "30d".into(),
             database_max_connections: "16".into(),
+            lease_margin: "30s".into(),
             max_in_flight: "256".into(),
             max_in_flight_per_webhook: "32".into(),
         }

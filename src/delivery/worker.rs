@@ -21,8 +21,6 @@ use crate::store::ClaimRequest;
 const CLAIM_BATCH: usize = 128;
 /// How long the worker sleeps at most when nothing is due (other processes may add work).
 const MAX_IDLE: Duration = Duration::from_secs(1);
-/// How long a lease outlives the delivery timeout before another worker may take the delivery.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
 pub struct Worker {
     deliverer: Arc<Deliverer>,
@@ -31,24 +29,27 @@ pub struct Worker {
     max_in_flight: usize,
     max_per_webhook: usize,
     lease: Duration,
+    grace: Duration,
     in_flight: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl Worker {
+    /// A worker whose leases last one delivery timeout plus `lease_margin`: long enough that a
+    /// live worker always records before its lease runs out, short enough that a dead worker's
+    /// deliveries are taken over soon.
     pub fn new(
         deliverer: Arc<Deliverer>,
         wake: Arc<Notify>,
-        max_in_flight: usize,
-        max_per_webhook: usize,
-        timeout: Duration,
+        limits: &crate::config::Config,
     ) -> Self {
         Self {
             deliverer,
             owner: ids::new_id("worker"),
             wake,
-            max_in_flight,
-            max_per_webhook,
-            lease: timeout + LEASE_MARGIN,
+            max_in_flight: limits.max_in_flight,
+            max_per_webhook: limits.max_in_flight_per_webhook,
+            lease: limits.delivery_timeout + limits.lease_margin,
+            grace: limits.delivery_timeout + Duration::from_secs(1),
             in_flight: Arc::default(),
         }
     }
@@ -162,9 +163,10 @@ impl Worker {
     }
 
     async fn drain(&self, mut tasks: JoinSet<()>) {
-        let grace = self.lease.saturating_sub(LEASE_MARGIN) + Duration::from_secs(1);
-        let finished =
-            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+        let finished = tokio::time::timeout(self.grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
         if finished.is_err() {
             tasks.abort_all();
         }

@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod pg;
+pub mod process;
 pub mod receiver;
 
 use std::future::Future;

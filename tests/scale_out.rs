@@ -1,0 +1,191 @@
+//! Several `serve` processes sharing one PostgreSQL database: no double work, no lost work, and
+//! riding out the database going away. Runs when `SPEAKNODE_TEST_DATABASE_URL` is set (CI sets it).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use common::pg::PgDb;
+use common::process::{Service, start_on};
+use common::{eventually, session_started};
+use futures::StreamExt;
+use serde_json::json;
+use sqlx::Row;
+
+const KEY: &str = "sk_scale_out_test_key_0123456789";
+const WEBHOOKS: usize = 5;
+const EVENTS: usize = 2_000;
+
+/// A receiver that notices when two requests of one delivery overlap in time.
+#[derive(Default)]
+struct Watch {
+    in_flight: Mutex<HashSet<String>>,
+    overlaps: Mutex<usize>,
+    seen: Mutex<HashMap<String, usize>>,
+}
+
+async fn start_watching_receiver() -> (String, Arc<Watch>) {
+    let watch = Arc::new(Watch::default());
+    let state = watch.clone();
+    let app = Router::new().fallback(move |headers: HeaderMap| {
+        let watch = state.clone();
+        async move {
+            let id = headers["x-speaknode-delivery"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            if !watch.in_flight.lock().unwrap().insert(id.clone()) {
+                *watch.overlaps.lock().unwrap() += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            watch.in_flight.lock().unwrap().remove(&id);
+            *watch.seen.lock().unwrap().entry(id).or_default() += 1;
+            "ok"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, watch)
+}
+
+fn service_env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("SPEAKNODE_API_KEY", KEY),
+        ("SPEAKNODE_ALLOW_PRIVATE_TARGETS", "true"),
+        ("SPEAKNODE_DELIVERY_TIMEOUT", "2s"),
+        ("SPEAKNODE_LEASE_MARGIN", "1s"),
+        ("SPEAKNODE_RETRY_SCHEDULE", "100ms,200ms,500ms,1s,1s,1s"),
+        ("SPEAKNODE_DATABASE_MAX_CONNECTIONS", "8"),
+    ]
+}
+
+async fn count(pool: &sqlx::PgPool, sql: &'static str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_share_the_work_and_survive_one_being_killed() {
+    let Some(db) = PgDb::create().await else {
+        eprintln!(
+            "{} is not set: the multi-process test needs PostgreSQL",
+            common::pg::ENV
+        );
+        return;
+    };
+    speaknode_webhooks::delivery::sender::install_crypto_provider();
+    let (receiver, watch) = start_watching_receiver().await;
+    let env = service_env();
+    let mut services: Vec<Service> = (0..3).map(|_| start_on(&db.url, &env)).collect();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for _ in 0..WEBHOOKS {
+        let body = json!({"url": receiver, "event_types": ["SessionStarted"]});
+        let resp = client
+            .post(format!("{}/api/v1/webhooks", services[0].base))
+            .bearer_auth(KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+
+    // Events go through the two processes that survive; all three deliver.
+    let apis = [services[1].base.clone(), services[2].base.clone()];
+    let emitting = tokio::spawn({
+        let client = client.clone();
+        async move {
+            futures::stream::iter(0..EVENTS)
+                .map(|i| {
+                    let (client, api) = (client.clone(), apis[i % 2].clone());
+                    async move {
+                        let body = json!({"type": "SessionStarted", "data": session_started()});
+                        let resp = client
+                            .post(format!("{api}/api/v1/events"))
+                            .bearer_auth(KEY)
+                            .json(&body)
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(resp.status(), 202);
+                    }
+                })
+                .buffer_unordered(16)
+                .collect::<Vec<()>>()
+                .await
+        }
+    });
+
+    eventually("deliveries to be under way", || async {
+        watch.seen.lock().unwrap().len() >= 1_500
+    })
+    .await;
+    services[0].child.kill().unwrap();
+    services[0].child.wait().unwrap();
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let leased_at_kill = count(
+        &pool,
+        "SELECT COUNT(*) FROM deliveries WHERE state = 'pending' AND lease_owner IS NOT NULL",
+    )
+    .await;
+    emitting.await.unwrap();
+
+    let expected = (EVENTS * WEBHOOKS) as i64;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        let done = count(
+            &pool,
+            "SELECT COUNT(*) FROM deliveries WHERE state = 'succeeded'",
+        )
+        .await;
+        if done == expected {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {done} of {expected} deliveries succeeded"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        count(&pool, "SELECT COUNT(*) FROM deliveries").await,
+        expected,
+        "nothing lost, nothing extra"
+    );
+
+    let seen = watch.seen.lock().unwrap().clone();
+    let duplicates: usize = seen.values().map(|n| n - 1).sum();
+    assert_eq!(
+        seen.len() as i64,
+        expected,
+        "every delivery reached the receiver"
+    );
+    assert_eq!(
+        *watch.overlaps.lock().unwrap(),
+        0,
+        "no delivery was attempted by two processes at once"
+    );
+    assert!(
+        duplicates as i64 <= leased_at_kill,
+        "{duplicates} duplicates, but only {leased_at_kill} deliveries were in flight at the kill"
+    );
+    println!(
+        "{expected} deliveries, {duplicates} duplicates, {leased_at_kill} in flight at the kill"
+    );
+    for mut service in services.into_iter().skip(1) {
+        service.child.kill().unwrap();
+        service.child.wait().unwrap();
+    }
+    pool.close().await;
+    db.drop_database().await;
+}
