@@ -189,3 +189,100 @@ async fn three_processes_share_the_work_and_survive_one_being_killed() {
     pool.close().await;
     db.drop_database().await;
 }
+
+#[tokio::test]
+async fn the_service_rides_out_the_database_going_away_and_loses_nothing() {
+    let Some(db) = PgDb::create().await else {
+        eprintln!(
+            "{} is not set: the outage test needs PostgreSQL",
+            common::pg::ENV
+        );
+        return;
+    };
+    let mut url = url::Url::parse(&db.url).unwrap();
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let target = tokio::net::lookup_host(target)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = common::proxy::Proxy::start(target).await;
+    url.set_port(Some(proxy.addr.port())).unwrap();
+    let app = common::TestApp::start_with(|a| {
+        a.database_url = url.to_string();
+        a.retry_schedule = "100ms,200ms,500ms,1s,2s,2s,2s,2s".into();
+        a.lease_margin = "1s".into();
+    })
+    .await;
+    // Slow answers keep deliveries in flight when the database goes away.
+    let receiver = common::Receiver::start(vec![], common::Reply::Slow(200)).await;
+    app.create_webhook(&receiver.url, &["SessionStarted"]).await;
+    let mut accepted = Vec::new();
+    for _ in 0..20 {
+        accepted.push(
+            app.emit("SessionStarted", session_started()).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+
+    proxy.cut();
+    // Requests racing the cut may still be accepted (and must then be delivered); after that the
+    // API answers 503 with the error body.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = app
+            .post(
+                "/api/v1/events",
+                json!({"type": "SessionStarted", "data": session_started()}),
+            )
+            .await;
+        match status.as_u16() {
+            202 => accepted.push(body["id"].as_str().unwrap().to_string()),
+            503 if body["error"]["code"] == "unavailable" => break,
+            other => panic!("unexpected {other}: {body}"),
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the API never noticed the outage"
+        );
+    }
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 503);
+    // Stay away long enough for attempts to finish and fail to be recorded; that is the point.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    proxy.restore();
+    eventually("the service to recover by itself", || async {
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    for _ in 0..20 {
+        accepted.push(
+            app.emit("SessionStarted", session_started()).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    eventually("every accepted event to reach the receiver", || async {
+        let got: HashSet<String> = receiver
+            .received()
+            .iter()
+            .map(|r| r.header("webhook-id").to_string())
+            .collect();
+        accepted.iter().all(|id| got.contains(id))
+    })
+    .await;
+    for id in &accepted {
+        let event = app.wait_for_event_settled(id).await;
+        assert_eq!(event["deliveries"][0]["state"], "succeeded", "{event}");
+    }
+    app.stop().await;
+    db.drop_database().await;
+}

@@ -5,6 +5,7 @@
 
 pub mod pg;
 pub mod process;
+pub mod proxy;
 pub mod receiver;
 
 use std::future::Future;

@@ -20,6 +20,8 @@ pub enum Reply {
     Full(u16, &'static str, Vec<(&'static str, String)>),
     /// Never answers (until the test ends).
     Hang,
+    /// Answers 200 after this many milliseconds.
+    Slow(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +106,10 @@ async fn handle(
                 response.headers_mut().insert(name, value.parse().unwrap());
             }
             response
+        }
+        Reply::Slow(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            StatusCode::OK.into_response()
         }
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
