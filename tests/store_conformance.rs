@@ -577,6 +577,119 @@ async fn a_test_delivery_is_neither_listed_nor_queued(store: Arc<dyn Store>) {
     );
 }
 
+async fn a_session_lives_until_it_expires_or_is_ended(store: Arc<dyn Store>) {
+    let ws = workspace(&*store).await;
+    let new = |hash: &[u8], created_at: i64| NewSession {
+        token_hash: hash.to_vec(),
+        workspace_id: ws.clone(),
+        csrf_token: "csrf".into(),
+        created_at,
+        expires_at: created_at + 1_000,
+    };
+    store.create_session(&new(b"s1", T0)).await.unwrap();
+    let found = store.session(b"s1", T0 + 999).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            found.workspace_id.as_str(),
+            found.workspace_name.as_str(),
+            found.csrf_token.as_str()
+        ),
+        (ws.as_str(), "Acme", "csrf")
+    );
+    assert!(
+        store.session(b"s1", T0 + 1_000).await.unwrap().is_none(),
+        "expired"
+    );
+    assert!(store.session(b"other", T0).await.unwrap().is_none());
+    store.create_session(&new(b"s2", T0 + 5_000)).await.unwrap();
+    store.delete_session(b"s2").await.unwrap();
+    assert!(
+        store.session(b"s2", T0 + 5_001).await.unwrap().is_none(),
+        "signed out"
+    );
+}
+
+async fn a_rotated_secret_signs_first_and_the_old_one_until_it_expires(store: Arc<dyn Store>) {
+    let ws = workspace(&*store).await;
+    let hook = webhook(&*store, &ws, &["SessionStarted"]).await;
+    let old = store
+        .webhook_secrets(&ws, &hook.id, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    let new = Secret::generate();
+    assert!(
+        store
+            .rotate_webhook_secret(&ws, &hook.id, &new, T0, T0 + 1_000)
+            .await
+            .unwrap()
+    );
+    let valid = store
+        .webhook_secrets(&ws, &hook.id, T0 + 999)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        valid,
+        [new.clone(), old[0].clone()],
+        "newest first, the old one still valid"
+    );
+    assert_eq!(
+        store
+            .webhook_secrets(&ws, &hook.id, T0 + 1_000)
+            .await
+            .unwrap()
+            .unwrap(),
+        [new]
+    );
+    let other = workspace(&*store).await;
+    assert!(
+        !store
+            .rotate_webhook_secret(&other, &hook.id, &Secret::generate(), T0, T0)
+            .await
+            .unwrap()
+    );
+}
+
+async fn delivery_stats_count_recent_deliveries_by_state(store: Arc<dyn Store>) {
+    let ws = workspace(&*store).await;
+    let hook = webhook(&*store, &ws, &["SessionStarted"]).await;
+    ingest(&*store, &new_event(&ws, "SessionStarted", T0 - 10)).await;
+    for i in 0..3 {
+        ingest(&*store, &new_event(&ws, "SessionStarted", T0 + i)).await;
+    }
+    let claims = store.claim_due(&claim_at(T0 - 10, 1)).await.unwrap();
+    store
+        .record_attempt(&attempt_of(
+            &claims[0],
+            status(200),
+            NextStep::Succeeded,
+            T0,
+        ))
+        .await
+        .unwrap();
+    let claims = store.claim_due(&claim_at(T0 + 5, 2)).await.unwrap();
+    store
+        .record_attempt(&attempt_of(
+            &claims[0],
+            status(200),
+            NextStep::Succeeded,
+            T0,
+        ))
+        .await
+        .unwrap();
+    store
+        .record_attempt(&attempt_of(&claims[1], status(500), NextStep::Failed, T0))
+        .await
+        .unwrap();
+    let stats = store.delivery_stats(&ws, &hook.id, T0).await.unwrap();
+    assert_eq!(
+        (stats.succeeded, stats.pending, stats.failed),
+        (1, 1, 1),
+        "the older success is outside the window"
+    );
+}
+
 /// Runs each scenario against SQLite and, when configured, PostgreSQL.
 macro_rules! conformance {
     ($($scenario:ident),* $(,)?) => {
@@ -622,4 +735,7 @@ conformance!(
     a_410_disables_the_webhook_as_gone_and_holds_its_deliveries,
     deleting_a_webhook_cancels_its_deliveries_and_removes_its_history,
     a_test_delivery_is_neither_listed_nor_queued,
+    a_session_lives_until_it_expires_or_is_ended,
+    a_rotated_secret_signs_first_and_the_old_one_until_it_expires,
+    delivery_stats_count_recent_deliveries_by_state,
 );

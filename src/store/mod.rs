@@ -174,9 +174,7 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> StoreResult<Option<String>>;
 
-    // The dashboard's methods below have defaults only so that a backend still being written
-    // compiles; every backend must override them (the SQLite one does). Remove the defaults once
-    // every backend implements them.
+    // What the dashboard needs beyond the API.
 
     /// Makes `secret` the webhook's current secret. The secrets that were current until now
     /// (no expiry) keep signing until `old_expires_at`; `secret` is stored as created at `now`,
@@ -189,10 +187,7 @@ pub trait Store: Send + Sync + 'static {
         secret: &Secret,
         now: Millis,
         old_expires_at: Millis,
-    ) -> StoreResult<bool> {
-        let _ = (workspace_id, id, secret, now, old_expires_at);
-        Err(not_yet("rotate_webhook_secret"))
-    }
+    ) -> StoreResult<bool>;
 
     /// Counts the webhook's deliveries created at or after `since`, by state (succeeded,
     /// pending, failed; cancelled ones are left out).
@@ -201,32 +196,12 @@ pub trait Store: Send + Sync + 'static {
         workspace_id: &str,
         webhook_id: &str,
         since: Millis,
-    ) -> StoreResult<DeliveryStats> {
-        let _ = (workspace_id, webhook_id, since);
-        Err(not_yet("delivery_stats"))
-    }
+    ) -> StoreResult<DeliveryStats>;
 
-    // Dashboard sessions.
     /// Stores a new session, and drops sessions that expired before it was created.
-    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
-        let _ = session;
-        Err(not_yet("create_session"))
-    }
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
     /// The session whose token hashes to `token_hash`, if it expires after `now`.
-    async fn session(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<Session>> {
-        let _ = (token_hash, now);
-        Err(not_yet("session"))
-    }
+    async fn session(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<Session>>;
     /// Ends the session (signing out); unknown hashes are ignored.
-    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
-        let _ = token_hash;
-        Err(not_yet("delete_session"))
-    }
-}
-
-/// The error of a dashboard method that a backend does not implement yet.
-fn not_yet(method: &str) -> StoreError {
-    StoreError::Internal(format!(
-        "this database backend does not implement {method} yet"
-    ))
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
 }

@@ -2,6 +2,7 @@
 //! `FOR UPDATE SKIP LOCKED` so processes never take the same delivery, and `NOTIFY` wakes idle
 //! workers in every process as soon as new deliveries are queued.
 
+mod dashboard;
 mod events;
 mod history;
 mod queue;
@@ -311,5 +312,37 @@ impl Store for PgStore {
         now: Millis,
     ) -> StoreResult<Option<String>> {
         history::retry(self, workspace_id, webhook_id, attempt_id, now).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        secret: &Secret,
+        now: Millis,
+        old_expires_at: Millis,
+    ) -> StoreResult<bool> {
+        dashboard::rotate_secret(self, workspace_id, id, secret, now, old_expires_at).await
+    }
+
+    async fn delivery_stats(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        since: Millis,
+    ) -> StoreResult<DeliveryStats> {
+        dashboard::delivery_stats(self, workspace_id, webhook_id, since).await
+    }
+
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
+        dashboard::create_session(self, session).await
+    }
+
+    async fn session(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<Session>> {
+        dashboard::session(self, token_hash, now).await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+        dashboard::delete_session(self, token_hash).await
     }
 }

@@ -1,0 +1,132 @@
+//! What the dashboard needs beyond the API's records: sign-in sessions, delivery stats, and
+//! secret rotation.
+
+use super::PgStore;
+use crate::domain::time::Millis;
+use crate::domain::webhook::Secret;
+use crate::store::rows::Columns;
+use crate::store::{DeliveryStats, NewSession, Session, StoreResult};
+
+pub async fn create_session(store: &PgStore, s: &NewSession) -> StoreResult<()> {
+    let mut tx = store.begin().await?;
+    // Dropping expired sessions at each sign-in keeps the table small without a sweeper.
+    sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at <= $1")
+        .bind(s.created_at)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO dashboard_sessions (token_hash, workspace_id, csrf_token, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&s.token_hash)
+    .bind(&s.workspace_id)
+    .bind(&s.csrf_token)
+    .bind(s.created_at)
+    .bind(s.expires_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn session(
+    store: &PgStore,
+    token_hash: &[u8],
+    now: Millis,
+) -> StoreResult<Option<Session>> {
+    let row = sqlx::query(
+        "SELECT s.workspace_id, w.name, s.csrf_token, s.expires_at
+         FROM dashboard_sessions s JOIN workspaces w ON w.id = s.workspace_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(&store.pool)
+    .await?;
+    row.map(|r| {
+        Ok(Session {
+            workspace_id: r.text("workspace_id")?,
+            workspace_name: r.text("name")?,
+            csrf_token: r.text("csrf_token")?,
+            expires_at: r.int("expires_at")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn delete_session(store: &PgStore, token_hash: &[u8]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM dashboard_sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn delivery_stats(
+    store: &PgStore,
+    workspace_id: &str,
+    webhook_id: &str,
+    since: Millis,
+) -> StoreResult<DeliveryStats> {
+    let rows = sqlx::query(
+        "SELECT state, COUNT(*) AS n FROM deliveries
+         WHERE webhook_id = $1 AND workspace_id = $2 AND created_at >= $3 GROUP BY state",
+    )
+    .bind(webhook_id)
+    .bind(workspace_id)
+    .bind(since)
+    .fetch_all(&store.pool)
+    .await?;
+    let mut stats = DeliveryStats::default();
+    for row in rows {
+        let n = u64::try_from(row.int("n")?).unwrap_or(0);
+        match row.text("state")?.as_str() {
+            "succeeded" => stats.succeeded = n,
+            "pending" => stats.pending = n,
+            "failed" => stats.failed = n,
+            _ => {}
+        }
+    }
+    Ok(stats)
+}
+
+pub async fn rotate_secret(
+    store: &PgStore,
+    workspace_id: &str,
+    id: &str,
+    secret: &Secret,
+    now: Millis,
+    old_expires_at: Millis,
+) -> StoreResult<bool> {
+    let mut tx = store.begin().await?;
+    // Lock the webhook so concurrent rotations apply one after the other.
+    let locked =
+        sqlx::query("SELECT 1 FROM webhooks WHERE workspace_id = $1 AND id = $2 FOR UPDATE")
+            .bind(workspace_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if locked.is_none() {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE webhook_secrets SET expires_at = $1 WHERE webhook_id = $2 AND expires_at IS NULL",
+    )
+    .bind(old_expires_at)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    // Secrets sign newest first (by created_at): a rotation in the same millisecond as the
+    // previous secret's creation must still sort first.
+    sqlx::query(
+        "INSERT INTO webhook_secrets (webhook_id, secret, created_at)
+         SELECT $1, $2, GREATEST($3, COALESCE(MAX(created_at) + 1, $3)) FROM webhook_secrets WHERE webhook_id = $1",
+    )
+    .bind(id)
+    .bind(secret.expose())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
