@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, redact_url};
+use crate::dashboard;
 use crate::delivery::{Deliverer, Sender, Worker};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::event_type::{self, EventType, Registry};
@@ -158,7 +159,8 @@ pub async fn serve_with_clock(
         wake,
     };
     let router = if config.run_api {
-        http::api_router(state)
+        // The dashboard is served with the API, by the same process, at `/`.
+        http::api_router(state.clone()).merge(dashboard::router().with_state(state))
     } else {
         http::ops_router().with_state(state)
     };

@@ -9,12 +9,14 @@
 //!
 //! # Modules and the dependency rule
 //! `domain` (pure rules) ← `store` (durable state, also the queue) ← `delivery` (workers that
-//! claim, sign, send and record). `http` serves the JSON API over `domain` + `store`. `app` wires
-//! them together; nothing imports `app`. `cli` and `config` are the edges.
+//! claim, sign, send and record). `http` serves the JSON API over `domain` + `store`; `dashboard`
+//! serves the pages over the same, sharing `http`'s state and its test-send and rotation code.
+//! `app` wires them together; nothing imports `app`. `cli` and `config` are the edges.
 
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod delivery;
 pub mod domain;
 pub mod http;

@@ -1,5 +1,7 @@
 //! A scriptable webhook receiver on a real socket: it answers each request with the next scripted
-//! reply (then the default one) and records what it got.
+//! reply (then the default one) and records what it got. `POST /control` with a body of `200`,
+//! `500` (any status) or `hang` changes the default reply, so a test in another process (the
+//! browser journey) can make the receiver fail.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -60,7 +62,10 @@ impl Receiver {
             default: Some(default),
             received: Vec::new(),
         }));
-        let app = Router::new().fallback(handle).with_state(inner.clone());
+        let app = Router::new()
+            .route("/control", axum::routing::post(control))
+            .fallback(handle)
+            .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -75,9 +80,26 @@ impl Receiver {
         self.inner.lock().unwrap().received.clone()
     }
 
+    /// Where another process can change the default reply (see the module doc).
+    pub fn control_url(&self) -> String {
+        self.url.replace("/hook", "/control")
+    }
+
     pub fn set_default(&self, reply: Reply) {
         self.inner.lock().unwrap().default = Some(reply);
     }
+}
+
+async fn control(State(inner): State<Arc<Mutex<Inner>>>, body: String) -> StatusCode {
+    let reply = match body.trim() {
+        "hang" => Reply::Hang,
+        code => match code.parse::<u16>() {
+            Ok(code) if StatusCode::from_u16(code).is_ok() => Reply::Status(code),
+            _ => return StatusCode::BAD_REQUEST,
+        },
+    };
+    inner.lock().unwrap().default = Some(reply);
+    StatusCode::NO_CONTENT
 }
 
 async fn handle(

@@ -1,0 +1,170 @@
+//! One webhook's page: its settings, the Enabled toggle, the Webhook Secret (masked; Reveal,
+//! Copy, Rotate), Send test event, Delivery stats of the last 24 h, and the Request History.
+//! Test sends and rotations call the same functions as the API routes.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Value, json};
+
+use super::form::Fields;
+use super::format::{self, notice};
+use super::history::{self, History};
+use super::session::{Layout, Posted, SignedIn};
+use super::{PageError, PageResult, render};
+use crate::domain::webhook::Secret;
+use crate::http::{AppState, rotate_secret, send_test_event};
+use crate::store::{DeliveryStats, Webhook};
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// The stats bar: each state's count and its share of the bar, as SVG coordinates (0–100).
+pub struct Stats {
+    pub counts: DeliveryStats,
+    pub total: u64,
+    /// (state, x, width) of each segment, in the bar's order.
+    pub segments: Vec<(&'static str, String, String)>,
+}
+
+impl Stats {
+    fn new(counts: DeliveryStats) -> Self {
+        let total = counts.succeeded + counts.pending + counts.failed;
+        let mut x = 0.0;
+        let mut segments = Vec::new();
+        for (state, n) in [
+            ("ok", counts.succeeded),
+            ("pending", counts.pending),
+            ("fail", counts.failed),
+        ] {
+            if n > 0 {
+                let width = 100.0 * n as f64 / total as f64;
+                segments.push((state, format!("{x:.2}"), format!("{width:.2}")));
+                x += width;
+            }
+        }
+        Self {
+            counts,
+            total,
+            segments,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "webhook.html")]
+struct WebhookPage {
+    layout: Layout,
+    w: Webhook,
+    created: String,
+    updated: String,
+    secret: Option<String>,
+    stats: Stats,
+    history: History,
+    test_types: Vec<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> PageResult<Response> {
+    let query = Fields::query(&uri);
+    let ws = &me.workspace_id;
+    let w = state
+        .store
+        .webhook(ws, &id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let now = state.clock.now();
+    let secret = match query.get("reveal") {
+        Some("1") => Some(current_secret(&state, ws, &id).await?.expose().to_string()),
+        _ => None,
+    };
+    let counts = state.store.delivery_stats(ws, &id, now - DAY_MS).await?;
+    let history = history::load(&state, ws, &id, &query).await?;
+    let page = WebhookPage {
+        layout: me.layout("webhooks", notice(query.get("notice"))),
+        created: format::time(w.created_at),
+        updated: format::time(w.updated_at),
+        w,
+        secret,
+        stats: Stats::new(counts),
+        history,
+        test_types: state
+            .registry
+            .all()
+            .iter()
+            .map(|t| t.def.name.clone())
+            .collect(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn current_secret(state: &AppState, workspace_id: &str, id: &str) -> PageResult<Secret> {
+    let secrets = state
+        .store
+        .webhook_secrets(workspace_id, id, state.clock.now())
+        .await?;
+    secrets
+        .and_then(|s| s.into_iter().next())
+        .ok_or(PageError::NotFound)
+}
+
+/// The current secret for the Copy button's script; same-origin only (the session cookie is
+/// SameSite=Strict) and never cached.
+pub async fn secret(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> PageResult<Json<Value>> {
+    let secret = current_secret(&state, &me.workspace_id, &id).await?;
+    Ok(Json(json!({"secret": secret.expose()})))
+}
+
+pub async fn rotate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult<Response> {
+    rotate_secret(&state, &posted.me.workspace_id, &id).await?;
+    let to = format!("/webhooks/{id}?reveal=1&notice=rotated#secret");
+    Ok(Redirect::to(&to).into_response())
+}
+
+pub async fn test_send(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult<Response> {
+    let Posted { me, fields } = posted;
+    let event_type = fields.get("event_type");
+    send_test_event(&state, me.workspace_id, id.clone(), event_type).await?;
+    let to = format!("/webhooks/{id}?notice=test_sent#history");
+    Ok(Redirect::to(&to).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stats_bar_splits_by_share_and_skips_empty_states() {
+        let stats = Stats::new(DeliveryStats {
+            succeeded: 3,
+            pending: 0,
+            failed: 1,
+        });
+        assert_eq!(stats.total, 4);
+        assert_eq!(
+            stats.segments,
+            [
+                ("ok", "0.00".to_string(), "75.00".to_string()),
+                ("fail", "75.00".to_string(), "25.00".to_string())
+            ]
+        );
+        assert!(Stats::new(DeliveryStats::default()).segments.is_empty());
+    }
+}

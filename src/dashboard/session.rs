@@ -1,0 +1,293 @@
+//! Signing in and out, and what every page gets from the session.
+//!
+//! - Sign-in takes an API key once and answers with a random session token in a cookie
+//!   (HttpOnly, SameSite=Strict, Secure when the request came over https). The database keeps
+//!   only the token's SHA-256 hash; the key itself is never stored, echoed or put in a URL.
+//! - Sessions last [`SESSION_TTL_MS`]; signing out deletes the row, so the cookie dies at once.
+//! - Every form POST carries the session's synchronizer token, compared in constant time. The
+//!   sign-in form has no session yet: it uses a double-submit token instead (a random value both
+//!   in a SameSite=Strict cookie and in the form), so another site cannot sign a browser in to
+//!   an attacker's workspace.
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::form::Fields;
+use super::{PageError, PageResult, render};
+use crate::domain::ids::random_base62;
+use crate::http::{AppState, hash_key};
+use crate::store::NewSession;
+
+const SESSION_COOKIE: &str = "speaknode_session";
+const LOGIN_COOKIE: &str = "speaknode_login";
+/// How long a sign-in lasts: a working day.
+pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
+/// 43 base62 characters: about 256 bits.
+const TOKEN_CHARS: usize = 43;
+
+/// The signed-in workspace, for any page. Without a live session the request is sent to `/login`.
+pub struct SignedIn {
+    pub workspace_id: String,
+    pub workspace_name: String,
+    csrf_token: String,
+    token_hash: Vec<u8>,
+}
+
+/// What the sidebar and the page frame show.
+pub struct Layout {
+    pub workspace: String,
+    pub csrf: String,
+    pub nav: &'static str,
+    pub notice: Option<&'static str>,
+}
+
+impl SignedIn {
+    pub fn layout(&self, nav: &'static str, notice: Option<&'static str>) -> Layout {
+        Layout {
+            workspace: self.workspace_name.clone(),
+            csrf: self.csrf_token.clone(),
+            nav,
+            notice,
+        }
+    }
+
+    pub fn csrf(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+impl SignedIn {
+    /// The live session the request's cookie names, if any.
+    async fn find(headers: &HeaderMap, state: &AppState) -> PageResult<Option<Self>> {
+        let Some(token) = cookie(headers, SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        let token_hash = hash_token(token);
+        let session = state.store.session(&token_hash, state.clock.now()).await?;
+        Ok(session.map(|s| Self {
+            workspace_id: s.workspace_id,
+            workspace_name: s.workspace_name,
+            csrf_token: s.csrf_token,
+            token_hash,
+        }))
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match Self::find(&parts.headers, state).await {
+            Ok(Some(me)) => Ok(me),
+            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// A form POST from a signed-in page, with its CSRF token checked: a missing or wrong token is
+/// a 403 and the handler never runs.
+pub struct Posted {
+    pub me: SignedIn,
+    pub fields: Fields,
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request<Body>, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let me = SignedIn::from_request_parts(&mut parts, state).await?;
+        let fields = Fields::read(body)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if !same_token(fields.get("csrf"), Some(me.csrf())) {
+            return Err(PageError::Forbidden.into_response());
+        }
+        Ok(Self { me, fields })
+    }
+}
+
+/// Constant-time comparison of two tokens; a missing or empty one never matches.
+fn same_token(sent: Option<&str>, expected: Option<&str>) -> bool {
+    match (sent, expected) {
+        (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => {
+            bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+        }
+        _ => false,
+    }
+}
+
+fn hash_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// The value of one cookie of the request.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// Behind a TLS-terminating proxy the request says how it came in.
+fn came_over_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+}
+
+/// A `Set-Cookie` value; `max_age` `None` makes a cookie that ends with the browser session.
+fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
+    if let Some(seconds) = max_age {
+        cookie.push_str(&format!("; Max-Age={seconds}"));
+    }
+    if came_over_https(headers) {
+        cookie.push_str("; Secure");
+    }
+    // Tokens are base62, so the value is always a valid header.
+    HeaderValue::from_str(&cookie).unwrap_or(HeaderValue::from_static(""))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    error: Option<&'static str>,
+}
+
+/// The sign-in form, with a fresh double-submit token.
+fn login_form(headers: &HeaderMap, status: StatusCode, error: Option<&'static str>) -> Response {
+    let csrf = random_base62(TOKEN_CHARS);
+    let mut response = render(
+        status,
+        &LoginPage {
+            csrf: csrf.clone(),
+            error,
+        },
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(headers, LOGIN_COOKIE, &csrf, None),
+    );
+    response
+}
+
+pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> PageResult<Response> {
+    if SignedIn::find(&headers, &state).await?.is_some() {
+        return Ok(Redirect::to("/webhooks").into_response());
+    }
+    Ok(login_form(&headers, StatusCode::OK, None))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> PageResult<Response> {
+    let fields = Fields::read(body).await?;
+    if !same_token(fields.get("csrf"), cookie(&headers, LOGIN_COOKIE)) {
+        return Err(PageError::Forbidden);
+    }
+    let key = fields.get("api_key").unwrap_or("").trim();
+    let workspace = match key {
+        "" => None,
+        key => state.store.workspace_for_key(&hash_key(key)).await?,
+    };
+    let Some(workspace_id) = workspace else {
+        let error = "That API key is not valid. Check it and try again.";
+        // 200, like any form shown again with its errors: browsers log non-2xx pages as failures.
+        return Ok(login_form(&headers, StatusCode::OK, Some(error)));
+    };
+    // A new token at every sign-in: a token planted before sign-in is never promoted.
+    let token = random_base62(TOKEN_CHARS);
+    let now = state.clock.now();
+    state
+        .store
+        .create_session(&NewSession {
+            token_hash: hash_token(&token),
+            workspace_id,
+            csrf_token: random_base62(TOKEN_CHARS),
+            created_at: now,
+            expires_at: now + SESSION_TTL_MS,
+        })
+        .await?;
+    let mut response = Redirect::to("/webhooks").into_response();
+    let cookies = response.headers_mut();
+    let max_age = SESSION_TTL_MS / 1000;
+    cookies.append(
+        header::SET_COOKIE,
+        set_cookie(&headers, SESSION_COOKIE, &token, Some(max_age)),
+    );
+    cookies.append(
+        header::SET_COOKIE,
+        set_cookie(&headers, LOGIN_COOKIE, "", Some(0)),
+    );
+    Ok(response)
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    posted: Posted,
+) -> PageResult<Response> {
+    state.store.delete_session(&posted.me.token_hash).await?;
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&headers, SESSION_COOKIE, "", Some(0)),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_only_when_both_are_present_and_equal() {
+        assert!(same_token(Some("abc"), Some("abc")));
+        assert!(!same_token(Some("abc"), Some("abd")));
+        assert!(!same_token(Some("ab"), Some("abc")));
+        assert!(!same_token(None, Some("abc")));
+        assert!(!same_token(Some(""), Some("")));
+        assert!(!same_token(Some("abc"), None));
+    }
+
+    #[test]
+    fn cookies_are_found_among_several_headers() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, HeaderValue::from_static("a=1; b=2"));
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("speaknode_session=tok"),
+        );
+        assert_eq!(cookie(&headers, "b"), Some("2"));
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("tok"));
+        assert_eq!(cookie(&headers, "c"), None);
+    }
+
+    #[test]
+    fn cookies_are_secure_only_behind_https() {
+        let mut headers = HeaderMap::new();
+        let plain = set_cookie(&headers, "n", "v", Some(60));
+        assert_eq!(plain, "n=v; Path=/; HttpOnly; SameSite=Strict; Max-Age=60");
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        let secure = set_cookie(&headers, "n", "v", None);
+        assert_eq!(secure, "n=v; Path=/; HttpOnly; SameSite=Strict; Secure");
+    }
+}

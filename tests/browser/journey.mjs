@@ -1,0 +1,365 @@
+// A user's whole journey through the dashboard, in real headless Chromium (Debian's, driven by
+// playwright-core: no browser download). Run by tests/browser.rs, which starts the service and a
+// receiver and passes their addresses in the environment. Exits 0 only if every step passed and
+// no page logged a console error, threw, failed a request, answered >= 400 or opened a dialog.
+
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const BASE = need("SPEAKNODE_BASE_URL");
+const API_KEY = need("SPEAKNODE_API_KEY");
+const RECEIVER_URL = need("RECEIVER_URL");
+const RECEIVER_CONTROL_URL = need("RECEIVER_CONTROL_URL");
+const SHOTS = process.env.SCREENSHOT_DIR || "target/screenshots";
+const XSS = "<script>alert(1)</script>";
+
+function need(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (run this through cargo test --test browser)`);
+  return value;
+}
+
+const problems = [];
+let currentStep = "start";
+
+function step(name) {
+  currentStep = name;
+  console.log(`- ${name}`);
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(`${currentStep}: ${message}`);
+}
+
+async function eventually(what, probe, { timeout = 20000, every = 250, between } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`${currentStep}: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+    if (between) await between();
+  }
+}
+
+async function api(method, path, body) {
+  const response = await fetch(BASE + path, {
+    method,
+    headers: { Authorization: `Bearer ${API_KEY}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  check(response.ok, `${method} ${path} answered ${response.status}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function receiverReplies(reply) {
+  const response = await fetch(RECEIVER_CONTROL_URL, { method: "POST", body: reply });
+  check(response.ok, `the receiver refused ${reply}`);
+}
+
+function emit(sessionId) {
+  const data = { session_id: sessionId, agent_id: "agent_journey", started_at: "2026-11-26T16:58:01Z" };
+  return api("POST", "/api/v1/events", { type: "SessionStarted", data });
+}
+
+/// Watches every page for anything a user (or a developer console) would see go wrong.
+function watch(page) {
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console error on ${page.url()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`uncaught exception on ${page.url()}: ${e.message}`));
+  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  page.on("response", (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()} for ${r.url()}`);
+  });
+  page.on("dialog", async (d) => {
+    problems.push(`a dialog opened (${d.type()}: ${d.message()}): page content ran as script`);
+    await d.dismiss();
+  });
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/// After sign-in, no page may contain the API key.
+async function keyNotShown(page) {
+  check(!(await page.content()).includes(API_KEY), `the API key appears in ${page.url()}`);
+  check(!page.url().includes(API_KEY), "the API key appears in the URL");
+}
+
+const rows = (page) => page.locator("#history li.attempt");
+const rowWith = (page, label) => rows(page).filter({ has: page.locator(`.pill:text-is("${label}")`) });
+
+async function reloadUntilRow(page, label, count = 1) {
+  await eventually(`${count} "${label}" row(s) in the Request History`, async () => (await rowWith(page, label).count()) >= count, {
+    between: () => page.reload(),
+  });
+}
+
+async function signIn(page) {
+  step("a signed-out visitor is sent to /login");
+  await page.goto(BASE + "/");
+  check(new URL(page.url()).pathname === "/login", `landed on ${page.url()}`);
+  await shot(page, "login");
+
+  step("a wrong API key shows an error");
+  await page.getByLabel("API key").fill("sk_this_is_not_a_valid_key_000000");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").filter({ hasText: "not valid" }).waitFor();
+  check(new URL(page.url()).pathname === "/login", "a wrong key must not sign in");
+
+  step("signing in with the keyboard only");
+  await page.getByLabel("API key").focus();
+  await page.keyboard.type(API_KEY);
+  await page.keyboard.press("Enter");
+  await page.waitForURL(BASE + "/webhooks");
+  await page.getByText("No webhooks yet").waitFor();
+  await keyNotShown(page);
+}
+
+async function createWebhook(page) {
+  step("the form keeps what was typed and shows a bad URL's error beside the field");
+  await page.getByRole("link", { name: "+ Create Webhook" }).first().click();
+  check(await page.getByLabel("Enabled").isChecked(), "Enabled is on by default");
+  await page.getByLabel("URL").fill("not a url");
+  await page.getByLabel("Description").fill(XSS);
+  await page.getByLabel("SessionStarted").check();
+  await page.getByRole("button", { name: "Save" }).click();
+  const error = page.locator("#url-error");
+  await error.waitFor();
+  check((await error.textContent()).includes("URL is not a valid URL"), `error reads: ${await error.textContent()}`);
+  check((await page.getByLabel("URL").inputValue()) === "not a url", "the typed URL is kept");
+  check((await page.getByLabel("Description").inputValue()) === XSS, "the description is kept");
+  check(await page.getByLabel("SessionStarted").isChecked(), "the checked event type is kept");
+  const describedBy = await page.getByLabel("URL").getAttribute("aria-describedby");
+  check(describedBy.includes("url-error"), "the error is tied to the URL field");
+  await shot(page, "create-form-error");
+
+  step("creating the webhook through the form");
+  await page.getByLabel("URL").fill(RECEIVER_URL);
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("status").filter({ hasText: "Webhook created." }).waitFor();
+  const id = new URL(page.url()).pathname.split("/")[2];
+  check(id.startsWith("wh_"), `the page of the new webhook: ${page.url()}`);
+  check((await page.locator(".lead").first().textContent()).includes(XSS), "the description shows as text");
+
+  step("the new webhook is in the list, its description as text");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Webhooks" }).click();
+  const row = page.locator("table.webhooks tbody tr").filter({ hasText: RECEIVER_URL });
+  await row.waitFor();
+  check((await row.locator(".description").textContent()).trim() === XSS, "the description is shown escaped");
+  check((await row.textContent()).includes("SessionStarted"), "its event type is listed");
+  check((await row.textContent()).includes("Enabled"), "it is enabled");
+  await keyNotShown(page);
+  return id;
+}
+
+async function deliveries(page, id) {
+  step("an event emitted through the API shows as a 200 row");
+  await emit("sess_journey_ok");
+  await page.locator("table.webhooks").getByRole("link", { name: RECEIVER_URL }).click();
+  await page.waitForURL(`${BASE}/webhooks/${id}`);
+  await reloadUntilRow(page, "200");
+
+  step("a row opens to the pretty payload and the response");
+  const ok = rowWith(page, "200").first();
+  await ok.locator("summary").click();
+  const payload = await ok.locator(".io").first().locator("pre").textContent();
+  check(payload.includes('"type": "SessionStarted"'), `payload reads: ${payload}`);
+  check(payload.includes('"session_id": "sess_journey_ok"'), "the payload carries the event's data");
+  check(payload.includes("\n  "), "the payload is pretty-printed");
+  check((await ok.locator(".io").nth(1).textContent()).includes("status 200"), "the response body is shown");
+
+  step("a failing receiver shows a 500 row");
+  await receiverReplies("500");
+  await emit("sess_journey_500");
+  await reloadUntilRow(page, "500");
+
+  step("a hanging receiver shows a timeout row");
+  await receiverReplies("hang");
+  await emit("sess_journey_timeout");
+  await reloadUntilRow(page, "timeout");
+  await receiverReplies("200");
+}
+
+async function toggleEnabled(page, on) {
+  await page.getByRole("switch", { name: "Enabled" }).click();
+  const expected = on ? "Webhook enabled." : "Webhook disabled";
+  await page.getByRole("status").filter({ hasText: expected }).waitFor();
+  const state = await page.getByRole("switch", { name: "Enabled" }).getAttribute("aria-checked");
+  check(state === String(on), `the switch reads ${state}`);
+}
+
+async function retryAndRefresh(page, id) {
+  step("toggle Enabled off");
+  await toggleEnabled(page, false);
+  check((await page.locator(".settings").textContent()).includes("Disabled · manual"), "the settings say disabled");
+
+  step("Retry on a failed row queues a new attempt and the history refreshes itself");
+  const before = await rows(page).count();
+  await rowWith(page, "timeout").first().getByRole("button", { name: "Retry" }).click();
+  await page.getByRole("status").filter({ hasText: "Retry queued" }).waitFor();
+  // The webhook is disabled, so the retry waits: the page shows it is pending and polls.
+  await page.locator("#history .live-note").waitFor();
+  await api("PATCH", `/api/v1/webhooks/${id}`, { enabled: true });
+  await eventually("the retried attempt to appear without a reload", async () => (await rows(page).count()) > before);
+  const newest = rows(page).first();
+  check((await newest.locator(".pill").textContent()) === "200", "the retry succeeded");
+  check((await newest.locator(".num").textContent()).includes("#2"), "it is the delivery's attempt #2");
+  check((await newest.locator(".trigger").textContent()) === "manual", "its trigger is manual");
+  await eventually("the refresh to stop once nothing is pending", async () => (await page.locator("#history .live-note").count()) === 0);
+
+  step("toggle Enabled off and on again from the page");
+  await page.reload();
+  await toggleEnabled(page, false);
+  await toggleEnabled(page, true);
+}
+
+async function filters(page) {
+  step("the Failed and Succeeded filters");
+  const nav = page.getByRole("navigation", { name: "Filter attempts" });
+  await nav.getByRole("link", { name: "Failed" }).click();
+  await page.waitForURL(/status=failed/);
+  const failed = await rows(page).locator(".pill").allTextContents();
+  check(failed.length === 2 && failed.includes("500") && failed.includes("timeout"), `failed rows: ${failed}`);
+  await nav.getByRole("link", { name: "Succeeded" }).click();
+  await page.waitForURL(/status=succeeded/);
+  const succeeded = await rows(page).locator(".pill").allTextContents();
+  check(succeeded.length >= 2 && succeeded.every((s) => s === "200"), `succeeded rows: ${succeeded}`);
+  await nav.getByRole("link", { name: "All" }).click();
+  await page.waitForURL((url) => !url.search.includes("status"));
+}
+
+async function editWithABadUrl(page, id) {
+  step("editing with a bad URL shows the error beside the field and keeps the input");
+  await page.getByRole("link", { name: "Edit" }).click();
+  check((await page.getByLabel("URL").inputValue()) === RECEIVER_URL, "the form holds the current URL");
+  await page.getByLabel("URL").fill("ftp://example.com/hook");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.locator("#url-error").filter({ hasText: "URL must use http or https." }).waitFor();
+  check((await page.getByLabel("URL").inputValue()) === "ftp://example.com/hook", "the typed URL is kept");
+  await page.getByLabel("URL").fill(RECEIVER_URL);
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("status").filter({ hasText: "Webhook saved." }).waitFor();
+  check(new URL(page.url()).pathname === `/webhooks/${id}`, "back on the webhook page");
+}
+
+async function secret(page, id) {
+  step("the secret is masked, then revealed and copied");
+  const value = page.locator("#secret-value");
+  check((await value.textContent()).includes("•"), "the secret is masked");
+  const { secret: current } = await api("GET", `/api/v1/webhooks/${id}/secret`);
+  check(!(await page.content()).includes(current), "the masked page does not contain the secret");
+  await page.locator("#secret").getByRole("link", { name: "Reveal" }).click();
+  await eventually("the secret to show", async () => (await value.textContent()) === current);
+  await page.locator("#secret").getByRole("button", { name: "Copy" }).click();
+  await page.locator(".copy-status").filter({ hasText: "Copied" }).waitFor();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  check(copied === current, "Copy put the secret on the clipboard");
+
+  step("rotating the secret asks first, then shows the new one");
+  await page.locator("#secret").getByText("Rotate", { exact: true }).click();
+  await page.getByRole("button", { name: "Rotate secret" }).click();
+  await page.getByRole("status").filter({ hasText: "Secret rotated" }).waitFor();
+  const { secret: rotated } = await api("GET", `/api/v1/webhooks/${id}/secret`);
+  check(rotated !== current, "the API answers a new secret");
+  check((await value.textContent()) === rotated, "the page shows the new secret");
+  await page.locator("#secret").getByRole("link", { name: "Hide" }).click();
+  await eventually("the secret to be masked again", async () => (await value.textContent()).includes("•"));
+}
+
+async function testSend(page) {
+  step("Send test event makes a test attempt");
+  await page.getByLabel("Event type").selectOption("ConversationComplete");
+  await page.getByRole("button", { name: "Send test event" }).click();
+  await page.getByRole("status").filter({ hasText: "Test event sent" }).waitFor();
+  const newest = rows(page).first();
+  check((await newest.locator(".trigger").textContent()) === "test", "the newest attempt is the test");
+  check((await newest.locator(".type").textContent()) === "ConversationComplete", "of the chosen type");
+  check((await newest.locator(".pill").textContent()) === "200", "and it succeeded");
+  // Deliveries of the last 24 h: the first event, the retried timeout and this test succeeded;
+  // the 500 failed.
+  const stat = (name) => page.locator(`[data-stat="${name}"]`).textContent();
+  check((await stat("succeeded")) === "3", `succeeded: ${await stat("succeeded")}`);
+  check((await stat("failed")) === "1", `failed: ${await stat("failed")}`);
+  check((await stat("pending")) === "0", `pending: ${await stat("pending")}`);
+}
+
+async function screenshots(page, context) {
+  step("screenshots of the webhook page, Event Types and the list");
+  await rows(page).first().locator("summary").click();
+  await shot(page, "webhook-history-open");
+  const phone = await context.newPage();
+  watch(phone);
+  await phone.setViewportSize({ width: 390, height: 844 });
+  await phone.goto(page.url());
+  await rows(phone).first().locator("summary").click();
+  await shot(phone, "webhook-phone");
+  await phone.close();
+  await page.getByRole("link", { name: "Event Types" }).click();
+  await page.getByRole("heading", { name: "ConversationComplete" }).waitFor();
+  const text = await page.locator("main").textContent();
+  check(text.includes('"transcript"') && text.includes("caller_hangup"), "schema and example are shown");
+  await shot(page, "event-types");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Webhooks" }).click();
+  await page.locator("table.webhooks .pill.ok", { hasText: "200" }).waitFor();
+  await shot(page, "webhooks-list");
+}
+
+async function deleteAndLogOut(page, id) {
+  step("deleting the webhook asks first");
+  await page.goto(`${BASE}/webhooks/${id}`);
+  await page.locator(".head-actions").getByText("Delete", { exact: true }).click();
+  await page.getByRole("button", { name: "Delete webhook" }).click();
+  await page.getByRole("status").filter({ hasText: "Webhook deleted." }).waitFor();
+  await page.getByText("No webhooks yet").waitFor();
+
+  step("logging out sends the user to /login, and the session is gone");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL(BASE + "/login");
+  await page.goto(BASE + "/webhooks");
+  check(new URL(page.url()).pathname === "/login", "pages need a session again");
+}
+
+async function main() {
+  mkdirSync(SHOTS, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run",
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  watch(page);
+  try {
+    await signIn(page);
+    const id = await createWebhook(page);
+    await deliveries(page, id);
+    await retryAndRefresh(page, id);
+    await filters(page);
+    await editWithABadUrl(page, id);
+    await secret(page, id);
+    await testSend(page);
+    await screenshots(page, context);
+    await deleteAndLogOut(page, id);
+  } catch (error) {
+    await page.screenshot({ path: join(SHOTS, "failure.png"), fullPage: true }).catch(() => {});
+    problems.push(`${error.stack || error}`);
+  } finally {
+    await browser.close();
+  }
+  if (problems.length > 0) {
+    console.log(`\nFAILED at "${currentStep}":`);
+    for (const p of problems) console.log(`  * ${p}`);
+    process.exit(1);
+  }
+  console.log("\nthe whole journey passed");
+}
+
+await main();

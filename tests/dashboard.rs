@@ -1,0 +1,562 @@
+//! The dashboard over real HTTP: sign-in and sessions, CSRF, escaping, form validation, workspace
+//! isolation and history paging. The whole journey in a real browser is in `tests/browser.rs`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod visitor;
+
+use common::{API_KEY, Receiver, TestApp};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use speaknode_webhooks::store::sqlite::SqliteStore;
+use speaknode_webhooks::store::{NewSession, Store, Workspace};
+use visitor::Visitor;
+
+const XSS: &str = "<script>alert(1)</script>";
+
+async fn signed_in(app: &TestApp) -> Visitor {
+    let mut visitor = Visitor::new(&app.base);
+    let answer = visitor.sign_in(API_KEY).await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    visitor
+}
+
+async fn webhook_count(app: &TestApp) -> usize {
+    let (_, list) = app.get("/api/v1/webhooks").await;
+    list["data"].as_array().unwrap().len()
+}
+
+fn store_url(app: &TestApp) -> String {
+    format!("sqlite://{}", app.db_path.display())
+}
+
+#[tokio::test]
+async fn a_wrong_api_key_shows_an_error_and_signs_nobody_in() {
+    let app = TestApp::start().await;
+    let mut visitor = Visitor::new(&app.base);
+    let page = visitor.sign_in("sk_not_a_key_of_anyone_000000000").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("That API key is not valid"),
+        "{}",
+        page.body
+    );
+    assert!(page.cookie_line("speaknode_session").is_none());
+    assert!(
+        !page.body.contains("sk_not_a_key_of_anyone"),
+        "the typed key is not echoed"
+    );
+    assert_eq!(
+        visitor.get("/webhooks").await.location.as_deref(),
+        Some("/login")
+    );
+}
+
+#[tokio::test]
+async fn signing_in_sets_an_http_only_same_site_strict_session_cookie() {
+    let app = TestApp::start().await;
+    let mut visitor = Visitor::new(&app.base);
+    let answer = visitor.sign_in(API_KEY).await;
+    assert_eq!(
+        (answer.status, answer.location.as_deref()),
+        (303, Some("/webhooks"))
+    );
+    let cookie = answer.cookie_line("speaknode_session").unwrap();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(cookie.contains(flag), "{cookie} lacks {flag}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http cannot keep a Secure cookie"
+    );
+
+    let page = visitor.get("/webhooks").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Default"),
+        "the sidebar names the workspace"
+    );
+    assert!(page.body.contains("Log out"));
+    assert!(
+        !page.body.contains(API_KEY),
+        "the API key never appears in a page"
+    );
+
+    // Only the token's SHA-256 hash is stored.
+    let token = visitor.cookies["speaknode_session"].clone();
+    let store = SqliteStore::open(&store_url(&app)).await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    assert!(store.session(&hash, now).await.unwrap().is_some());
+    assert!(
+        store
+            .session(token.as_bytes(), now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Behind a TLS-terminating proxy the cookie is Secure.
+    let mut behind_tls = Visitor::new(&app.base);
+    behind_tls
+        .headers
+        .push(("x-forwarded-proto", "https".into()));
+    let answer = behind_tls.sign_in(API_KEY).await;
+    assert!(
+        answer
+            .cookie_line("speaknode_session")
+            .unwrap()
+            .contains("; Secure")
+    );
+}
+
+#[tokio::test]
+async fn pages_send_visitors_without_a_session_to_login() {
+    let app = TestApp::start().await;
+    let mut visitor = Visitor::new(&app.base);
+    assert_eq!(
+        visitor.get("/").await.location.as_deref(),
+        Some("/webhooks")
+    );
+    for path in [
+        "/webhooks",
+        "/webhooks/new",
+        "/webhooks/wh_x",
+        "/webhooks/wh_x/edit",
+        "/webhooks/wh_x/secret",
+        "/event-types",
+    ] {
+        let page = visitor.get(path).await;
+        assert_eq!(
+            (page.status, page.location.as_deref()),
+            (303, Some("/login")),
+            "{path}"
+        );
+    }
+    visitor
+        .cookies
+        .insert("speaknode_session".into(), "forged".into());
+    assert_eq!(
+        visitor.get("/webhooks").await.location.as_deref(),
+        Some("/login")
+    );
+    let fields = [
+        ("url", "https://example.com/"),
+        ("event_types", "SessionStarted"),
+    ];
+    let page = visitor.post("/webhooks", &fields).await;
+    assert_eq!(page.location.as_deref(), Some("/login"));
+    assert_eq!(webhook_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn sessions_end_when_they_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let store = SqliteStore::open(&url).await.unwrap();
+    let ws = Workspace {
+        id: "ws_expiry".into(),
+        name: "Expiry".into(),
+        created_at: 0,
+    };
+    store.create_workspace(&ws, false).await.unwrap();
+    let session = NewSession {
+        token_hash: vec![7; 32],
+        workspace_id: ws.id.clone(),
+        csrf_token: "csrf".into(),
+        created_at: 1_000,
+        expires_at: 5_000,
+    };
+    store.create_session(&session).await.unwrap();
+    let found = store.session(&[7; 32], 4_999).await.unwrap().unwrap();
+    assert_eq!(
+        (found.workspace_name.as_str(), found.csrf_token.as_str()),
+        ("Expiry", "csrf")
+    );
+    assert!(store.session(&[7; 32], 5_000).await.unwrap().is_none());
+    store.delete_session(&[7; 32]).await.unwrap();
+    assert!(store.session(&[7; 32], 4_999).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_post_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothing() {
+    let app = TestApp::start().await;
+    let mut visitor = signed_in(&app).await;
+    let good = [
+        ("url", "https://example.com/hook"),
+        ("event_types", "SessionStarted"),
+        ("enabled", "on"),
+    ];
+    assert_eq!(visitor.post("/webhooks", &good).await.status, 403);
+    let wrong = [good.as_slice(), &[("csrf", "not-the-token")]].concat();
+    let page = visitor.post("/webhooks", &wrong).await;
+    assert_eq!(page.status, 403);
+    assert!(page.body.contains("nothing was changed"));
+    assert_eq!(webhook_count(&app).await, 0);
+
+    let webhook = app
+        .create_webhook("https://example.com/kept", &["SessionStarted"])
+        .await;
+    let id = webhook["id"].as_str().unwrap();
+    for action in ["delete", "enabled", "secret/rotate", "test", "edit"] {
+        let page = visitor
+            .post(&format!("/webhooks/{id}/{action}"), &[("csrf", "x")])
+            .await;
+        assert_eq!(page.status, 403, "{action}");
+    }
+    let (status, after) = app.get(&format!("/api/v1/webhooks/{id}")).await;
+    assert_eq!((status.as_u16(), &after["enabled"]), (200, &json!(true)));
+    assert_eq!(
+        after["updated_at"], webhook["updated_at"],
+        "nothing changed"
+    );
+    assert_eq!(app.attempts(id).await.len(), 0, "no test was sent");
+
+    // Signing out needs the token too, so another site cannot sign a user out.
+    assert_eq!(visitor.post("/logout", &[]).await.status, 403);
+    assert_eq!(visitor.get("/webhooks").await.status, 200);
+    // The sign-in form needs its own token, matching its cookie.
+    let mut stranger = Visitor::new(&app.base);
+    let page = stranger
+        .post("/login", &[("csrf", "guess"), ("api_key", API_KEY)])
+        .await;
+    assert_eq!(page.status, 403);
+    assert!(page.cookie_line("speaknode_session").is_none());
+}
+
+#[tokio::test]
+async fn a_script_in_a_description_is_shown_as_text() {
+    let app = TestApp::start().await;
+    let (status, webhook) = app
+        .post(
+            "/api/v1/webhooks",
+            json!({"url": "https://example.com/x", "description": XSS, "event_types": ["SessionStarted"]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let mut visitor = signed_in(&app).await;
+    let id = webhook["id"].as_str().unwrap();
+    for path in [
+        "/webhooks".to_string(),
+        format!("/webhooks/{id}"),
+        format!("/webhooks/{id}/edit"),
+    ] {
+        let page = visitor.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(!page.body.contains(XSS), "{path} contains the raw script");
+        assert!(
+            page.body
+                .contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+                || page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{path} does not show the description escaped"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_url_is_shown_beside_its_field_and_what_was_typed_is_kept() {
+    let app = TestApp::start().await;
+    let mut visitor = signed_in(&app).await;
+    let csrf = visitor.csrf().await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("url", "not a url"),
+        ("description", "Keep me"),
+        ("event_types", "SessionStarted"),
+    ];
+    let page = visitor.post("/webhooks", &fields).await;
+    assert_eq!(page.status, 200);
+    let input = page.body.find("id=\"url\"").unwrap();
+    let error = page
+        .body
+        .find("id=\"url-error\"")
+        .expect("an error for the URL");
+    let next_field = page.body.find("id=\"description\"").unwrap();
+    assert!(
+        input < error && error < next_field,
+        "the error sits beside the URL field"
+    );
+    assert!(page.body[error..next_field].contains("URL is not a valid URL"));
+    assert!(page.body.contains("value=\"not a url\""), "the URL is kept");
+    assert!(
+        page.body.contains("value=\"Keep me\""),
+        "the description is kept"
+    );
+    assert!(
+        page.body.contains("value=\"SessionStarted\" checked"),
+        "the type stays checked"
+    );
+    assert!(
+        !page
+            .body
+            .contains("name=\"enabled\" role=\"switch\" checked"),
+        "Enabled stays off"
+    );
+    assert_eq!(webhook_count(&app).await, 0);
+
+    let nothing = [("csrf", csrf.as_str()), ("url", "https://example.com/")];
+    let page = visitor.post("/webhooks", &nothing).await;
+    assert!(
+        page.body.contains("id=\"event_types-error\""),
+        "event types are required"
+    );
+    assert_eq!(webhook_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn the_form_refuses_private_targets_like_the_api() {
+    let app = TestApp::start_with(|args| args.allow_private_targets = "false".into()).await;
+    let mut visitor = signed_in(&app).await;
+    let csrf = visitor.csrf().await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("url", "http://127.0.0.1:9/hook"),
+        ("event_types", "SessionStarted"),
+    ];
+    let page = visitor.post("/webhooks", &fields).await;
+    assert!(page.body.contains("URL must not point at"), "{}", page.body);
+    assert_eq!(webhook_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn webhooks_are_created_edited_toggled_and_deleted_through_forms() {
+    let app = TestApp::start().await;
+    let mut visitor = signed_in(&app).await;
+    let csrf = visitor.csrf().await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("url", "https://example.com/a"),
+        ("description", "CRM sync"),
+        ("event_types", "SessionStarted"),
+        ("event_types", "ConversationComplete"),
+        ("enabled", "on"),
+    ];
+    let page = visitor.post("/webhooks", &fields).await;
+    let location = page.location.unwrap();
+    let id = location
+        .trim_start_matches("/webhooks/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let (_, webhook) = app.get(&format!("/api/v1/webhooks/{id}")).await;
+    assert_eq!(
+        webhook["event_types"],
+        json!(["SessionStarted", "ConversationComplete"])
+    );
+    assert_eq!(
+        (&webhook["description"], &webhook["enabled"]),
+        (&json!("CRM sync"), &json!(true))
+    );
+
+    let edit = [
+        ("csrf", csrf.as_str()),
+        ("url", "https://example.com/b"),
+        ("event_types", "SessionStarted"),
+    ];
+    let page = visitor.post(&format!("/webhooks/{id}/edit"), &edit).await;
+    assert_eq!(
+        page.location.unwrap(),
+        format!("/webhooks/{id}?notice=saved")
+    );
+    let (_, webhook) = app.get(&format!("/api/v1/webhooks/{id}")).await;
+    assert_eq!(webhook["url"], "https://example.com/b");
+    assert_eq!(webhook["enabled"], false, "an unchecked Enabled disables");
+    assert_eq!(webhook["disabled_reason"], "manual");
+
+    let on = [("csrf", csrf.as_str()), ("enabled", "true")];
+    visitor.post(&format!("/webhooks/{id}/enabled"), &on).await;
+    assert_eq!(
+        app.get(&format!("/api/v1/webhooks/{id}")).await.1["enabled"],
+        true
+    );
+    let page = visitor.get(&format!("/webhooks/{id}?notice=enabled")).await;
+    assert!(page.body.contains("Webhook enabled."));
+
+    let page = visitor
+        .post(
+            &format!("/webhooks/{id}/delete"),
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(page.location.as_deref(), Some("/webhooks?notice=deleted"));
+    assert_eq!(webhook_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn another_workspaces_webhook_is_not_found() {
+    let app = TestApp::start().await;
+    let store = SqliteStore::open(&store_url(&app)).await.unwrap();
+    let other = Workspace {
+        id: "ws_other".into(),
+        name: "Other".into(),
+        created_at: 0,
+    };
+    store.create_workspace(&other, false).await.unwrap();
+    let other_key = "sk_other_workspace_key_0123456789";
+    let hash = Sha256::digest(other_key.as_bytes()).to_vec();
+    store
+        .add_api_key("key_other", &other.id, &hash, 0)
+        .await
+        .unwrap();
+    let (status, theirs) = app
+        .client
+        .post(app.url("/api/v1/webhooks"))
+        .bearer_auth(other_key)
+        .json(&json!({"url": "https://example.com/theirs", "event_types": ["SessionStarted"]}))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(status, 201);
+    let theirs: serde_json::Value = theirs.json().await.unwrap();
+    let id = theirs["id"].as_str().unwrap();
+
+    let mut visitor = signed_in(&app).await;
+    for path in [
+        format!("/webhooks/{id}"),
+        format!("/webhooks/{id}/edit"),
+        format!("/webhooks/{id}/secret"),
+    ] {
+        assert_eq!(visitor.get(&path).await.status, 404, "{path}");
+    }
+    let csrf = visitor.csrf().await;
+    for action in [
+        "delete",
+        "enabled",
+        "secret/rotate",
+        "test",
+        "attempts/att_x/retry",
+    ] {
+        let fields = [("csrf", csrf.as_str()), ("event_type", "SessionStarted")];
+        let page = visitor
+            .post(&format!("/webhooks/{id}/{action}"), &fields)
+            .await;
+        assert_eq!(page.status, 404, "{action}");
+    }
+    let edit = [
+        ("csrf", csrf.as_str()),
+        ("url", "https://evil.example/"),
+        ("event_types", "SessionStarted"),
+    ];
+    assert_eq!(
+        visitor
+            .post(&format!("/webhooks/{id}/edit"), &edit)
+            .await
+            .status,
+        404
+    );
+    let list = visitor.get("/webhooks").await;
+    assert!(!list.body.contains(id), "their webhook is not listed");
+    assert!(
+        store.webhook(&other.id, id).await.unwrap().is_some(),
+        "and it is untouched"
+    );
+    let secrets = store
+        .webhook_secrets(&other.id, id, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(secrets.len(), 1, "its secret was not rotated");
+}
+
+#[tokio::test]
+async fn the_request_history_pages_to_older_and_back_to_newer() {
+    let app = TestApp::start().await;
+    let receiver = Receiver::ok().await;
+    let webhook = app.create_webhook(&receiver.url, &["SessionStarted"]).await;
+    let id = webhook["id"].as_str().unwrap();
+    for _ in 0..23 {
+        let (status, _) = app
+            .post(
+                &format!("/api/v1/webhooks/{id}/test"),
+                json!({"event_type": "SessionStarted"}),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let newest_first: Vec<String> = app
+        .attempts(id)
+        .await
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut visitor = signed_in(&app).await;
+    let first = visitor.get(&format!("/webhooks/{id}")).await;
+    assert_eq!(first.count("<li class=\"attempt\""), 20);
+    assert!(first.body.contains(&newest_first[0]) && !first.body.contains(&newest_first[20]));
+    assert!(first.link("← Newer").is_none());
+
+    let older = visitor.get(&first.link("Older →").unwrap()).await;
+    assert_eq!(older.count("<li class=\"attempt\""), 3);
+    assert!(older.body.contains(&newest_first[22]) && !older.body.contains(&newest_first[19]));
+    assert!(older.link("Older →").is_none());
+
+    let back = visitor.get(&older.link("← Newer").unwrap()).await;
+    assert_eq!(back.count("<li class=\"attempt\""), 20);
+    assert!(back.body.contains(&newest_first[0]));
+    assert!(back.link("← Newer").is_none(), "back on the newest page");
+
+    let failed = visitor.get(&format!("/webhooks/{id}?status=failed")).await;
+    assert!(failed.body.contains("No attempts match this filter."));
+    assert!(
+        failed
+            .body
+            .contains("Succeeded <strong data-stat=\"succeeded\">23</strong>")
+    );
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session_at_once() {
+    let app = TestApp::start().await;
+    let mut visitor = signed_in(&app).await;
+    let token = visitor.cookies["speaknode_session"].clone();
+    let csrf = visitor.csrf().await;
+    let page = visitor.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(page.location.as_deref(), Some("/login"));
+    assert!(
+        page.cookie_line("speaknode_session")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    // Even a copy of the old cookie is worthless now.
+    visitor.cookies.insert("speaknode_session".into(), token);
+    assert_eq!(
+        visitor.get("/webhooks").await.location.as_deref(),
+        Some("/login")
+    );
+}
+
+#[tokio::test]
+async fn pages_forbid_inline_script_and_assets_are_served_locally() {
+    let app = TestApp::start().await;
+    let response = app.client.get(app.url("/login")).send().await.unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let html = response.text().await.unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external resources"
+    );
+    for (path, kind) in [
+        ("/assets/app.css", "text/css"),
+        ("/assets/app.js", "text/javascript"),
+    ] {
+        let asset = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(asset.status(), 200);
+        assert!(
+            asset.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
+    }
+}
