@@ -80,6 +80,8 @@ function watch(page) {
 }
 
 async function shot(page, name) {
+  // The sidebar is sticky: from the top, a full-page picture shows it where a user sees it.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
@@ -203,6 +205,7 @@ async function retryAndRefresh(page, id) {
   await page.getByRole("status").filter({ hasText: "Retry queued" }).waitFor();
   // The webhook is disabled, so the retry waits: the page shows it is pending and polls.
   await page.locator("#history .live-note").waitFor();
+  await shot(page, "webhook-disabled-pending");
   await api("PATCH", `/api/v1/webhooks/${id}`, { enabled: true });
   await eventually("the retried attempt to appear without a reload", async () => (await rows(page).count()) > before);
   const newest = rows(page).first();
@@ -329,7 +332,7 @@ async function main() {
     executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run",
+      "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
     ],
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });

@@ -1,11 +1,33 @@
 //! A browser stand-in for HTTP-level dashboard tests: keeps cookies by hand, never follows
-//! redirects (tests look at them), posts forms, and reads the CSRF token out of a page.
+//! redirects (tests look at them), posts forms, and reads the CSRF token out of a page. Used by
+//! `tests/dashboard.rs` and `tests/dashboard_sessions.rs`.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+use crate::common::{API_KEY, TestApp};
+
+/// A visitor signed in to the default workspace through the sign-in form.
+pub async fn signed_in(app: &TestApp) -> Visitor {
+    let mut visitor = Visitor::new(&app.base);
+    let answer = visitor.sign_in(API_KEY).await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    visitor
+}
+
+/// How many webhooks the default workspace has, asked through the API.
+pub async fn webhook_count(app: &TestApp) -> usize {
+    let (_, list) = app.get("/api/v1/webhooks").await;
+    list["data"].as_array().unwrap().len()
+}
+
+/// The service's database, for tests that look behind the API.
+pub fn store_url(app: &TestApp) -> String {
+    format!("sqlite://{}", app.db_path.display())
+}
 
 /// One answer, as a browser would see it.
 pub struct Page {
