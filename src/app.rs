@@ -139,6 +139,7 @@ pub async fn serve_with_clock(
         sender: Sender::new(config.delivery_timeout, config.allow_private_targets)?,
         schedule: config.retry_schedule.clone(),
         clock: clock.clone(),
+        disable_after: config.disable_after,
     });
     let wake = Arc::new(Notify::new());
     if config.run_worker {

@@ -16,6 +16,8 @@ pub struct Deliverer {
     pub sender: super::Sender,
     pub schedule: RetrySchedule,
     pub clock: Arc<dyn Clock>,
+    /// `SPEAKNODE_DISABLE_AFTER`: how long a webhook may fail without a success.
+    pub disable_after: Duration,
 }
 
 impl Deliverer {
@@ -33,6 +35,7 @@ impl Deliverer {
             duration_ms,
             outcome,
             next,
+            disable_if_failing_since: started_at - self.disable_after.as_millis() as i64,
         };
         self.record(&record).await
     }

@@ -69,6 +69,9 @@ pub async fn create(
     let event_type = body
         .event_type
         .ok_or_else(|| ApiError::invalid("type", "is required"))?;
+    if !state.registry.contains(&event_type) {
+        super::admin::reload_event_types(&state).await?;
+    }
     let schema = state.registry.get(&event_type).ok_or_else(|| {
         ApiError::invalid(
             "type",

@@ -1,11 +1,13 @@
 //! The JSON API under `/api/v1` and the operations routes. This is the only layer that knows
 //! about status codes; handlers parse input into domain types and call the store.
 
+mod admin;
 mod error;
 mod events;
 mod extract;
 mod history;
 mod ops;
+mod recover;
 mod views;
 mod webhooks;
 
@@ -15,6 +17,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use tokio::sync::Notify;
 
+pub use admin::reload_event_types;
 pub use error::{ApiError, ApiResult};
 pub use extract::hash_key;
 pub use history::send_test_event;
@@ -59,7 +62,20 @@ pub fn api_router(state: AppState) -> Router {
         )
         .route("/events", post(events::create).get(events::list))
         .route("/events/{id}", get(events::get))
-        .route("/event-types", get(events::event_types));
+        .route("/webhooks/{id}/recover", post(recover::recover))
+        .route(
+            "/event-types",
+            get(events::event_types).post(admin::create_event_type),
+        )
+        .route(
+            "/workspaces",
+            post(admin::create_workspace).get(admin::list_workspaces),
+        )
+        .route("/workspaces/{id}/api-keys", post(admin::create_api_key))
+        .route(
+            "/workspaces/{id}/api-keys/{key_id}",
+            axum::routing::delete(admin::revoke_api_key),
+        );
     Router::new()
         .nest("/api/v1", api)
         .merge(ops_router())

@@ -25,6 +25,15 @@ pub struct WebhookBody {
     enabled: Option<bool>,
 }
 
+/// Picks up event types another process registered, when the body names one unknown here.
+async fn refresh_event_types(state: &AppState, body: &WebhookBody) -> ApiResult<()> {
+    let types = body.event_types.iter().flatten();
+    if types.clone().any(|name| !state.registry.contains(name)) {
+        super::admin::reload_event_types(state).await?;
+    }
+    Ok(())
+}
+
 /// Checks every given field with the same rules for create and update.
 fn validate(state: &AppState, body: &WebhookBody) -> Result<(), ApiError> {
     if let Some(url) = &body.url {
@@ -52,6 +61,7 @@ pub async fn create(
     if body.event_types.is_none() {
         return Err(ApiError::invalid("event_types", "is required"));
     }
+    refresh_event_types(&state, &body).await?;
     validate(&state, &body)?;
     let secret = Secret::generate();
     let created = state
@@ -105,6 +115,7 @@ pub async fn update(
     if state.store.webhook(&workspace_id, &id).await?.is_none() {
         return Err(ApiError::not_found("webhook"));
     }
+    refresh_event_types(&state, &body).await?;
     validate(&state, &body)?;
     let url = body
         .url

@@ -82,6 +82,15 @@ pub trait Store: Send + Sync + 'static {
     async fn default_workspace(&self) -> StoreResult<Option<Workspace>>;
     async fn create_workspace(&self, workspace: &Workspace, is_default: bool) -> StoreResult<()>;
     async fn workspace(&self, id: &str) -> StoreResult<Option<Workspace>>;
+    /// All workspaces, newest first.
+    async fn list_workspaces(&self, page: PageRequest) -> StoreResult<Page<Workspace>>;
+    /// Revokes one key of the workspace; `false` when the workspace has no such key.
+    async fn revoke_api_key(
+        &self,
+        workspace_id: &str,
+        key_id: &str,
+        now: Millis,
+    ) -> StoreResult<bool>;
     /// Adds a key (by its hash); a hash that is already a key of the workspace is kept as it is.
     async fn add_api_key(
         &self,
@@ -96,6 +105,8 @@ pub trait Store: Send + Sync + 'static {
     // Event types.
     async fn upsert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<()>;
     async fn event_types(&self) -> StoreResult<Vec<EventTypeDef>>;
+    /// Registers a new event type; `false` when the name is taken.
+    async fn insert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<bool>;
 
     // Webhooks.
     async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<Webhook>;
@@ -165,6 +176,15 @@ pub trait Store: Send + Sync + 'static {
         webhook_id: &str,
         id: &str,
     ) -> StoreResult<Option<Attempt>>;
+    /// Requeues (due now, trigger `manual`) every failed delivery of the webhook created at or
+    /// after `since`; `None` when the workspace has no such webhook.
+    async fn requeue_failed(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        since: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<u64>>;
     /// Makes the attempt's delivery due now for one more attempt (trigger `manual`).
     async fn retry_delivery(
         &self,

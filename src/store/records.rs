@@ -193,6 +193,9 @@ pub struct NewAttempt {
     pub duration_ms: i64,
     pub outcome: Outcome,
     pub next: NextStep,
+    /// A failure disables the webhook (reason `failing`) when its failures began at or before
+    /// this time without a success since.
+    pub disable_if_failing_since: Millis,
 }
 
 #[derive(Debug, Clone)]

@@ -202,3 +202,19 @@ pub fn subscribers(rows: &[impl Columns], event_type: &str) -> StoreResult<Vec<S
     }
     Ok(ids)
 }
+
+/// Whether an attempt disables its webhook: a 410 says the endpoint is gone; a failure ends it
+/// when the webhook has been failing, without a success, since `cutoff` or earlier.
+pub fn disable_reason(
+    outcome: &crate::domain::attempt::Outcome,
+    failing_since: Option<i64>,
+    cutoff: i64,
+) -> Option<DisabledReason> {
+    if outcome.is_gone() {
+        Some(DisabledReason::Gone)
+    } else if !outcome.is_success() && failing_since.is_some_and(|since| since <= cutoff) {
+        Some(DisabledReason::Failing)
+    } else {
+        None
+    }
+}

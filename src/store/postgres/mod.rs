@@ -2,6 +2,7 @@
 //! `FOR UPDATE SKIP LOCKED` so processes never take the same delivery, and `NOTIFY` wakes idle
 //! workers in every process as soon as new deliveries are queued.
 
+mod admin;
 mod dashboard;
 mod events;
 mod history;
@@ -344,5 +345,32 @@ impl Store for PgStore {
 
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
         dashboard::delete_session(self, token_hash).await
+    }
+
+    async fn list_workspaces(&self, page: PageRequest) -> StoreResult<Page<Workspace>> {
+        admin::list_workspaces(self, page).await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        workspace_id: &str,
+        key_id: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        admin::revoke_api_key(self, workspace_id, key_id, now).await
+    }
+
+    async fn insert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<bool> {
+        admin::insert_event_type(self, def, now).await
+    }
+
+    async fn requeue_failed(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        since: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<u64>> {
+        admin::requeue_failed(self, workspace_id, webhook_id, since, now).await
     }
 }

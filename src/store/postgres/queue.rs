@@ -8,8 +8,7 @@ use super::PgStore;
 use super::webhooks::valid_secrets;
 use crate::domain::attempt::{DeliveryState, Outcome, Trigger};
 use crate::domain::time::Millis;
-use crate::domain::webhook::DisabledReason;
-use crate::store::rows::{Columns, webhook_columns};
+use crate::store::rows::{Columns, disable_reason, webhook_columns};
 use crate::store::{
     Attempt, ClaimRequest, Claimed, NewAttempt, NewTestDelivery, NextStep, StoreError, StoreResult,
 };
@@ -201,20 +200,25 @@ pub async fn record_attempt(store: &PgStore, a: &NewAttempt) -> StoreResult<Atte
     .bind(next_attempt_at)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    let failing_since = sqlx::query(
         "UPDATE webhooks SET last_status = $1, last_error = $2, last_succeeded = $3, last_attempt_at = $4,
-             last_success_at = CASE WHEN $3 THEN $4 ELSE last_success_at END WHERE id = $5",
+             last_success_at = CASE WHEN $3 THEN $4 ELSE last_success_at END,
+             failing_since = CASE WHEN $3 THEN NULL ELSE COALESCE(failing_since, $4) END
+         WHERE id = $5 RETURNING failing_since",
     )
     .bind(a.outcome.http_status().map(i64::from))
     .bind(error)
     .bind(succeeded)
     .bind(a.started_at)
     .bind(&claim.webhook_id)
-    .execute(&mut *tx)
-    .await?;
-    if a.outcome.is_gone() {
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|row| row.opt_int("failing_since"))
+    .transpose()?
+    .flatten();
+    if let Some(reason) = disable_reason(&a.outcome, failing_since, a.disable_if_failing_since) {
         sqlx::query("UPDATE webhooks SET enabled = FALSE, disabled_reason = $1, updated_at = $2 WHERE id = $3 AND enabled")
-            .bind(DisabledReason::Gone.as_str())
+            .bind(reason.as_str())
             .bind(a.started_at)
             .bind(&claim.webhook_id)
             .execute(&mut *tx)

@@ -3,6 +3,7 @@
 //! `BEGIN IMMEDIATE`, so a transaction never has to upgrade its lock halfway. Reads use their own
 //! pool and never wait for writes.
 
+mod admin;
 mod dashboard;
 mod events;
 mod history;
@@ -302,5 +303,32 @@ impl Store for SqliteStore {
 
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
         dashboard::delete_session(self, token_hash).await
+    }
+
+    async fn list_workspaces(&self, page: PageRequest) -> StoreResult<Page<Workspace>> {
+        admin::list_workspaces(self, page).await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        workspace_id: &str,
+        key_id: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        admin::revoke_api_key(self, workspace_id, key_id, now).await
+    }
+
+    async fn insert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<bool> {
+        admin::insert_event_type(self, def, now).await
+    }
+
+    async fn requeue_failed(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        since: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<u64>> {
+        admin::requeue_failed(self, workspace_id, webhook_id, since, now).await
     }
 }

@@ -12,6 +12,7 @@ use super::webhooks::valid_secrets;
 use crate::domain::attempt::{DeliveryState, Trigger};
 use crate::domain::time::Millis;
 use crate::domain::webhook::DisabledReason;
+use crate::store::rows::{Columns, disable_reason};
 use crate::store::{
     Attempt, ClaimRequest, Claimed, NewAttempt, NewTestDelivery, NextStep, StoreError, StoreResult,
 };
@@ -231,25 +232,24 @@ pub async fn record_attempt(store: &SqliteStore, a: &NewAttempt) -> StoreResult<
     .execute(&mut *tx)
     .await?;
 
-    sqlx::query(
+    let failing_since = sqlx::query(
         "UPDATE webhooks SET last_status = ?1, last_error = ?2, last_succeeded = ?3, last_attempt_at = ?4,
-             last_success_at = CASE WHEN ?3 THEN ?4 ELSE last_success_at END WHERE id = ?5",
+             last_success_at = CASE WHEN ?3 THEN ?4 ELSE last_success_at END,
+             failing_since = CASE WHEN ?3 THEN NULL ELSE COALESCE(failing_since, ?4) END
+         WHERE id = ?5 RETURNING failing_since",
     )
     .bind(a.outcome.http_status().map(i64::from))
     .bind(error)
     .bind(succeeded)
     .bind(a.started_at)
     .bind(&claim.webhook_id)
-    .execute(&mut *tx)
-    .await?;
-    if a.outcome.is_gone() {
-        disable(
-            &mut tx,
-            &claim.webhook_id,
-            DisabledReason::Gone,
-            a.started_at,
-        )
-        .await?;
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|row| row.opt_int("failing_since"))
+    .transpose()?
+    .flatten();
+    if let Some(reason) = disable_reason(&a.outcome, failing_since, a.disable_if_failing_since) {
+        disable(&mut tx, &claim.webhook_id, reason, a.started_at).await?;
     }
     tx.commit().await?;
 
