@@ -13,6 +13,7 @@ use speaknode_webhooks::domain::webhook::{DisabledReason, Secret};
 use speaknode_webhooks::store::*;
 
 const T0: i64 = 1_800_000_000_000;
+const DISABLE_AFTER: i64 = 5 * 86_400_000;
 
 fn page(limit: u32) -> PageRequest {
     PageRequest {
@@ -84,6 +85,7 @@ fn attempt_of(claim: &Claimed, outcome: Outcome, next: NextStep, at: i64) -> New
         duration_ms: 5,
         outcome,
         next,
+        disable_if_failing_since: at - DISABLE_AFTER,
     }
 }
 
@@ -690,6 +692,38 @@ async fn delivery_stats_count_recent_deliveries_by_state(store: Arc<dyn Store>) 
     );
 }
 
+async fn failing_without_a_success_for_too_long_disables_the_webhook(store: Arc<dyn Store>) {
+    let ws = workspace(&*store).await;
+    let hook = webhook(&*store, &ws, &["SessionStarted"]).await;
+    let mut at = T0;
+    // Failures for four days, a success, then failures for another four days: still enabled.
+    for day in 0..4 {
+        at = T0 + day * 86_400_000;
+        one_attempt(&*store, &ws, status(500), at).await;
+    }
+    one_attempt(&*store, &ws, status(200), at + 1).await;
+    for day in 0..5 {
+        one_attempt(&*store, &ws, status(500), at + 2 + day * 86_400_000).await;
+    }
+    let now = store.webhook(&ws, &hook.id).await.unwrap().unwrap();
+    assert!(now.enabled, "under five days since the last success");
+    one_attempt(&*store, &ws, status(500), at + 2 + 5 * 86_400_000).await;
+    let now = store.webhook(&ws, &hook.id).await.unwrap().unwrap();
+    assert_eq!(
+        (now.enabled, now.disabled_reason),
+        (false, Some(DisabledReason::Failing))
+    );
+}
+
+async fn one_attempt(store: &dyn Store, ws: &str, outcome: Outcome, at: i64) {
+    ingest(store, &new_event(ws, "SessionStarted", at)).await;
+    let claim = store.claim_due(&claim_at(at, 1)).await.unwrap().remove(0);
+    store
+        .record_attempt(&attempt_of(&claim, outcome, NextStep::Failed, at))
+        .await
+        .unwrap();
+}
+
 /// Runs each scenario against SQLite and, when configured, PostgreSQL.
 macro_rules! conformance {
     ($($scenario:ident),* $(,)?) => {
@@ -738,4 +772,5 @@ conformance!(
     a_session_lives_until_it_expires_or_is_ended,
     a_rotated_secret_signs_first_and_the_old_one_until_it_expires,
     delivery_stats_count_recent_deliveries_by_state,
+    failing_without_a_success_for_too_long_disables_the_webhook,
 );
