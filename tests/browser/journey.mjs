@@ -69,7 +69,12 @@ function watch(page) {
     if (m.type() === "error") problems.push(`console error on ${page.url()}: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`uncaught exception on ${page.url()}: ${e.message}`));
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  page.on("requestfailed", (r) => {
+    const error = r.failure()?.errorText;
+    // ERR_ABORTED is the browser cancelling a load because the page moved on (a quick click
+    // while the icon was still loading), not a request that failed.
+    if (error !== "net::ERR_ABORTED") problems.push(`request failed: ${r.url()} (${error})`);
+  });
   page.on("response", (r) => {
     if (r.status() >= 400) problems.push(`${r.status()} for ${r.url()}`);
   });
@@ -300,6 +305,8 @@ async function screenshots(page, context) {
   await phone.goto(page.url());
   await rows(phone).first().locator("summary").click();
   await shot(phone, "webhook-phone");
+  await phone.goto(BASE + "/webhooks");
+  await shot(phone, "webhooks-list-phone");
   await phone.close();
   await page.getByRole("link", { name: "Event Types" }).click();
   await page.getByRole("heading", { name: "ConversationComplete" }).waitFor();
@@ -324,6 +331,30 @@ async function deleteAndLogOut(page, id) {
   await page.waitForURL(BASE + "/login");
   await page.goto(BASE + "/webhooks");
   check(new URL(page.url()).pathname === "/login", "pages need a session again");
+}
+
+/// The core flows need no JavaScript: sign in, create, reveal the secret, delete, log out.
+async function withoutJavaScript(browser) {
+  step("without JavaScript: sign in, create, reveal, delete, log out");
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  watch(page);
+  await page.goto(BASE + "/login");
+  await page.getByLabel("API key").fill(API_KEY);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("link", { name: "+ Create Webhook" }).first().click();
+  await page.getByLabel("URL").fill(RECEIVER_URL + "/plain");
+  await page.getByLabel("ConversationComplete").check();
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("status").filter({ hasText: "Webhook created." }).waitFor();
+  await page.locator("#secret").getByRole("link", { name: "Reveal" }).click();
+  check((await page.locator("#secret-value").textContent()).startsWith("whsec_"), "the secret shows");
+  await page.locator(".head-actions").getByText("Delete", { exact: true }).click();
+  await page.getByRole("button", { name: "Delete webhook" }).click();
+  await page.getByRole("status").filter({ hasText: "Webhook deleted." }).waitFor();
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL(BASE + "/login");
+  await context.close();
 }
 
 async function main() {
@@ -351,6 +382,7 @@ async function main() {
     await testSend(page);
     await screenshots(page, context);
     await deleteAndLogOut(page, id);
+    await withoutJavaScript(browser);
   } catch (error) {
     await page.screenshot({ path: join(SHOTS, "failure.png"), fullPage: true }).catch(() => {});
     problems.push(`${error.stack || error}`);
