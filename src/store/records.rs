@@ -95,7 +95,7 @@ impl Webhook {
             || next.event_types != self.event_types
             || next.enabled != self.enabled
             || next.disabled_reason != self.disabled_reason;
-        changed.then(|| Webhook {
+        changed.then_some(Webhook {
             updated_at: now,
             ..next
         })

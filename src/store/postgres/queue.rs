@@ -292,7 +292,7 @@ pub async fn create_test_delivery(
     .bind(t.now)
     .execute(&mut *tx)
     .await?;
-    let secrets = valid_secrets(&mut *tx, &[t.webhook_id.clone()], t.now).await?;
+    let secrets = valid_secrets(&mut *tx, std::slice::from_ref(&t.webhook_id), t.now).await?;
     tx.commit().await?;
     Ok(Some(Claimed {
         delivery_id: t.delivery_id.clone(),
