@@ -24,14 +24,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = &config.database_url;
     let context = || format!("cannot open the database {}", redact_url(url));
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(
-            SqliteStore::open(url).await.with_context(context)?,
-        ))
+        let store = SqliteStore::open(url).await.with_context(context)?;
+        Ok(Arc::new(store.with_sealer(config.sealer.clone())))
     } else {
         let store = PgStore::open(url, config.database_max_connections)
             .await
             .with_context(context)?;
-        Ok(Arc::new(store))
+        Ok(Arc::new(store.with_sealer(config.sealer.clone())))
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::domain::retry::RetrySchedule;
+use crate::domain::sealing::Sealer;
 
 /// The flags and environment variables of `serve` (and `migrate`), as typed by the operator.
 /// Values stay strings here so that [`Config::from_args`] can name the setting in its error.
@@ -32,6 +33,9 @@ pub struct ServeArgs {
     pub api_key: Option<String>,
     #[arg(long, env = "SPEAKNODE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Base64 of 32 bytes: webhook secrets are encrypted at rest with it.
+    #[arg(long, env = "SPEAKNODE_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
     #[arg(long, env = "SPEAKNODE_DELIVERY_TIMEOUT", default_value = "5s")]
     pub delivery_timeout: String,
     #[arg(
@@ -77,6 +81,7 @@ pub struct Config {
     pub run_worker: bool,
     pub api_key: Option<String>,
     pub admin_token: Option<String>,
+    pub sealer: Sealer,
     pub delivery_timeout: Duration,
     pub retry_schedule: RetrySchedule,
     pub allow_private_targets: bool,
@@ -141,6 +146,11 @@ impl Config {
             run_worker: !args.no_worker,
             api_key: args.api_key.clone(),
             admin_token: args.admin_token.clone(),
+            sealer: match &args.encryption_key {
+                Some(key) => Sealer::from_base64_key(key)
+                    .map_err(|e| bad("SPEAKNODE_ENCRYPTION_KEY", e.to_string()))?,
+                None => Sealer::plaintext(),
+            },
             delivery_timeout,
             retry_schedule: RetrySchedule::parse(&args.retry_schedule)
                 .map_err(|e| bad("SPEAKNODE_RETRY_SCHEDULE", e))?,
@@ -176,6 +186,7 @@ impl ServeArgs {
             no_worker: false,
             api_key: None,
             admin_token: None,
+            encryption_key: None,
             delivery_timeout: "5s".into(),
             retry_schedule: "5s,5m,30m,2h,5h,10h,10h".into(),
             allow_private_targets: "false".into(),
@@ -264,6 +275,7 @@ impl fmt::Debug for Config {
             .field("run_worker", &self.run_worker)
             .field("api_key", &redacted(&self.api_key))
             .field("admin_token", &redacted(&self.admin_token))
+            .field("sealer", &self.sealer)
             .field("delivery_timeout", &self.delivery_timeout)
             .field("retry_schedule", &self.retry_schedule)
             .field("allow_private_targets", &self.allow_private_targets)

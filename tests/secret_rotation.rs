@@ -149,3 +149,42 @@ async fn a_rotated_out_secret_stops_signing_when_its_grace_period_ends() {
         "another workspace's webhook is not found"
     );
 }
+
+#[tokio::test]
+async fn secrets_are_encrypted_at_rest_when_a_key_is_set_and_still_sign() {
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let app = TestApp::start_with(|a| a.encryption_key = Some(key.into())).await;
+    let receiver = Receiver::ok().await;
+    let webhook = app.create_webhook(&receiver.url, &["SessionStarted"]).await;
+    let secret = webhook["secret"].as_str().unwrap().to_string();
+    let event = app.emit("SessionStarted", session_started()).await;
+    app.wait_for_event_settled(event["id"].as_str().unwrap())
+        .await;
+
+    // The database file holds no trace of the secret.
+    let db = std::fs::read(&app.db_path).unwrap();
+    let wal = std::fs::read(app.db_path.with_extension("db-wal")).unwrap_or_default();
+    let needle = &secret.as_bytes()[6..];
+    let contains = |hay: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        !contains(&db) && !contains(&wal),
+        "the secret is stored encrypted"
+    );
+
+    // Deliveries are still signed with it, and the API still reveals it.
+    let got = &receiver.received()[0];
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(&got.body);
+    assert_eq!(
+        got.header("x-speaknode-signature"),
+        hex::encode(mac.finalize().into_bytes())
+    );
+    let (_, revealed) = app
+        .get(&format!(
+            "/api/v1/webhooks/{}/secret",
+            webhook["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(revealed["secret"], secret.as_str());
+    app.stop().await;
+}

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod event_type;
 pub mod ids;
 pub mod retry;
+pub mod sealing;
 pub mod signature;
 pub mod time;
 pub mod validation;

@@ -123,7 +123,7 @@ pub async fn rotate_secret(
          SELECT $1, $2, GREATEST($3, COALESCE(MAX(created_at) + 1, $3)) FROM webhook_secrets WHERE webhook_id = $1",
     )
     .bind(id)
-    .bind(secret.expose())
+    .bind(store.sealer.seal(secret))
     .bind(now)
     .execute(&mut *tx)
     .await?;

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::rows::{Columns, event_type_from};
 use super::*;
 use crate::domain::event_type::EventTypeDef;
+use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::Secret;
 
@@ -31,6 +32,7 @@ const WAKE_CHANNEL: &str = "speaknode_wake";
 
 pub struct PgStore {
     pool: PgPool,
+    sealer: Sealer,
 }
 
 impl PgStore {
@@ -48,7 +50,16 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            sealer: Sealer::plaintext(),
+        })
+    }
+
+    /// Encrypts webhook secrets at rest with this sealer from now on.
+    pub fn with_sealer(mut self, sealer: Sealer) -> Self {
+        self.sealer = sealer;
+        self
     }
 
     async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {

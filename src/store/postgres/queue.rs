@@ -60,7 +60,7 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
             .iter()
             .map(|r| Ok((r.text("id")?, r.text("url")?)))
             .collect::<StoreResult<_>>()?;
-    let secrets = valid_secrets(&mut *tx, &webhook_ids, req.now).await?;
+    let secrets = valid_secrets(&mut *tx, &store.sealer, &webhook_ids, req.now).await?;
     tx.commit().await?;
 
     let mut claimed = Vec::with_capacity(leased.len());
@@ -292,7 +292,13 @@ pub async fn create_test_delivery(
     .bind(t.now)
     .execute(&mut *tx)
     .await?;
-    let secrets = valid_secrets(&mut *tx, std::slice::from_ref(&t.webhook_id), t.now).await?;
+    let secrets = valid_secrets(
+        &mut *tx,
+        &store.sealer,
+        std::slice::from_ref(&t.webhook_id),
+        t.now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(Claimed {
         delivery_id: t.delivery_id.clone(),

@@ -1,10 +1,11 @@
 //! Webhooks and their secrets.
 
 use super::{PgStore, notify_wake};
+use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::{DisabledReason, Secret};
 use crate::store::rows::{Columns, page, webhook_columns, webhook_from};
-use crate::store::{NewWebhook, Page, PageRequest, StoreResult, Webhook, WebhookPatch};
+use crate::store::{NewWebhook, Page, PageRequest, StoreError, StoreResult, Webhook, WebhookPatch};
 
 fn to_json(names: &[String]) -> String {
     serde_json::Value::from(names.to_vec()).to_string()
@@ -29,7 +30,7 @@ pub async fn create(store: &PgStore, w: &NewWebhook) -> StoreResult<Webhook> {
     .await?;
     sqlx::query("INSERT INTO webhook_secrets (webhook_id, secret, created_at) VALUES ($1, $2, $3)")
         .bind(&w.id)
-        .bind(w.secret.expose())
+        .bind(store.sealer.seal(&w.secret))
         .bind(w.now)
         .execute(&mut *tx)
         .await?;
@@ -181,13 +182,14 @@ pub async fn secrets(
     if get(&store.pool, workspace_id, id).await?.is_none() {
         return Ok(None);
     }
-    let secrets = valid_secrets(&store.pool, &[id.to_string()], now).await?;
+    let secrets = valid_secrets(&store.pool, &store.sealer, &[id.to_string()], now).await?;
     Ok(Some(secrets.into_iter().map(|(_, s)| s).collect()))
 }
 
 /// The signing secrets of the given webhooks that are valid at `now`, newest first.
 pub async fn valid_secrets<'c, E>(
     executor: E,
+    sealer: &Sealer,
     webhook_ids: &[String],
     now: Millis,
 ) -> StoreResult<Vec<(String, Secret)>>
@@ -206,7 +208,9 @@ where
         .map(|r| {
             Ok((
                 r.text("webhook_id")?,
-                Secret::from_stored(r.text("secret")?),
+                sealer
+                    .open(r.text("secret")?)
+                    .map_err(|e| StoreError::Internal(e.to_string()))?,
             ))
         })
         .collect()

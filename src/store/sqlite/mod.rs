@@ -20,12 +20,14 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use super::*;
 use crate::domain::event_type::EventTypeDef;
+use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::Secret;
 
 pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
+    sealer: Sealer,
 }
 
 impl SqliteStore {
@@ -53,7 +55,17 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { write, read })
+        Ok(Self {
+            write,
+            read,
+            sealer: Sealer::plaintext(),
+        })
+    }
+
+    /// Encrypts webhook secrets at rest with this sealer from now on.
+    pub fn with_sealer(mut self, sealer: Sealer) -> Self {
+        self.sealer = sealer;
+        self
     }
 
     async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {

@@ -84,7 +84,7 @@ pub async fn claim_due(store: &SqliteStore, req: &ClaimRequest) -> StoreResult<V
         .map(|r| Ok((r.try_get("id")?, r.try_get("url")?)))
         .collect::<StoreResult<_>>()?;
     let id_refs: Vec<&str> = webhook_ids.iter().map(String::as_str).collect();
-    let secrets = valid_secrets(&mut *tx, &id_refs, req.now).await?;
+    let secrets = valid_secrets(&mut *tx, &store.sealer, &id_refs, req.now).await?;
     tx.commit().await?;
 
     let mut claimed = Vec::with_capacity(leased.len());
@@ -334,7 +334,7 @@ pub async fn create_test_delivery(
     .bind(t.now)
     .execute(&mut *tx)
     .await?;
-    let secrets = valid_secrets(&mut *tx, &[t.webhook_id.as_str()], t.now).await?;
+    let secrets = valid_secrets(&mut *tx, &store.sealer, &[t.webhook_id.as_str()], t.now).await?;
     tx.commit().await?;
     Ok(Some(Claimed {
         delivery_id: t.delivery_id.clone(),

@@ -4,9 +4,10 @@ use sqlx::Row;
 
 use super::SqliteStore;
 use super::rows::{page, webhook_columns, webhook_from};
+use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::{DisabledReason, Secret};
-use crate::store::{NewWebhook, Page, PageRequest, StoreResult, Webhook, WebhookPatch};
+use crate::store::{NewWebhook, Page, PageRequest, StoreError, StoreResult, Webhook, WebhookPatch};
 
 fn to_json(names: &[String]) -> String {
     serde_json::Value::from(names.to_vec()).to_string()
@@ -32,7 +33,7 @@ pub async fn create(store: &SqliteStore, w: &NewWebhook) -> StoreResult<Webhook>
     .await?;
     sqlx::query("INSERT INTO webhook_secrets (webhook_id, secret, created_at) VALUES (?, ?, ?)")
         .bind(&w.id)
-        .bind(w.secret.expose())
+        .bind(store.sealer.seal(&w.secret))
         .bind(w.now)
         .execute(&mut *tx)
         .await?;
@@ -173,13 +174,14 @@ pub async fn secrets(
     if get(&store.read, workspace_id, id).await?.is_none() {
         return Ok(None);
     }
-    let secrets = valid_secrets(&store.read, &[id], now).await?;
+    let secrets = valid_secrets(&store.read, &store.sealer, &[id], now).await?;
     Ok(Some(secrets.into_iter().map(|(_, s)| s).collect()))
 }
 
 /// The signing secrets of the given webhooks that are valid at `now`, newest first.
 pub async fn valid_secrets<'c, E>(
     executor: E,
+    sealer: &Sealer,
     webhook_ids: &[&str],
     now: Millis,
 ) -> StoreResult<Vec<(String, Secret)>>
@@ -200,10 +202,10 @@ where
     let rows = query.build().fetch_all(executor).await?;
     rows.iter()
         .map(|r| {
-            Ok((
-                r.try_get("webhook_id")?,
-                Secret::from_stored(r.try_get("secret")?),
-            ))
+            let secret = sealer
+                .open(r.try_get("secret")?)
+                .map_err(|e| StoreError::Internal(e.to_string()))?;
+            Ok((r.try_get("webhook_id")?, secret))
         })
         .collect()
 }
@@ -235,7 +237,7 @@ pub async fn rotate_secret(
          WHERE webhook_id = ?1",
     )
     .bind(id)
-    .bind(secret.expose())
+    .bind(store.sealer.seal(secret))
     .bind(now)
     .execute(&mut *tx)
     .await?;
