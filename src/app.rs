@@ -145,6 +145,15 @@ pub async fn serve_with_clock(
         let (store, wake, shutdown) = (store.clone(), wake.clone(), shutdown.clone());
         tokio::spawn(async move { store.watch_wakeups(wake, shutdown).await });
     }
+    if config.run_worker {
+        let (store, clock, shutdown) = (store.clone(), clock.clone(), shutdown.clone());
+        tokio::spawn(crate::delivery::pruner::run(
+            store,
+            clock,
+            config.retention,
+            shutdown,
+        ));
+    }
     let worker = config.run_worker.then(|| {
         let worker = Worker::new(deliverer.clone(), wake.clone(), &config);
         tokio::spawn(worker.run(shutdown.clone()))

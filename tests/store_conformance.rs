@@ -724,6 +724,66 @@ async fn one_attempt(store: &dyn Store, ws: &str, outcome: Outcome, at: i64) {
         .unwrap();
 }
 
+async fn pruning_removes_old_finished_events_in_batches_and_keeps_pending_work(
+    store: Arc<dyn Store>,
+) {
+    let ws = workspace(&*store).await;
+    let hook = webhook(&*store, &ws, &["SessionStarted"]).await;
+    let mut old = Vec::new();
+    for i in 0..3 {
+        let event = ingest(&*store, &new_event(&ws, "SessionStarted", T0 + i)).await;
+        let claim = store
+            .claim_due(&claim_at(T0 + i, 1))
+            .await
+            .unwrap()
+            .remove(0);
+        store
+            .record_attempt(&attempt_of(
+                &claim,
+                status(200),
+                NextStep::Succeeded,
+                T0 + i,
+            ))
+            .await
+            .unwrap();
+        old.push(event.id);
+    }
+    let still_pending = ingest(&*store, &new_event(&ws, "SessionStarted", T0 + 10)).await;
+    let recent = ingest(&*store, &new_event(&ws, "ConversationComplete", T0 + 1_000)).await;
+
+    assert_eq!(
+        store.prune(T0 + 500, 2).await.unwrap(),
+        2,
+        "a batch is at most the limit"
+    );
+    assert_eq!(store.prune(T0 + 500, 2).await.unwrap(), 1);
+    assert_eq!(store.prune(T0 + 500, 2).await.unwrap(), 0);
+    for id in &old {
+        assert!(store.event(&ws, id).await.unwrap().is_none());
+    }
+    assert!(
+        store
+            .list_attempts(&ws, &hook.id, &AttemptFilter::default(), page(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(
+        store.event(&ws, &still_pending.id).await.unwrap().is_some(),
+        "pending work is never pruned"
+    );
+    assert!(store.event(&ws, &recent.id).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .claim_due(&claim_at(T0 + 2_000, 10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 /// Runs each scenario against SQLite and, when configured, PostgreSQL.
 macro_rules! conformance {
     ($($scenario:ident),* $(,)?) => {
@@ -773,4 +833,5 @@ conformance!(
     a_rotated_secret_signs_first_and_the_old_one_until_it_expires,
     delivery_stats_count_recent_deliveries_by_state,
     failing_without_a_success_for_too_long_disables_the_webhook,
+    pruning_removes_old_finished_events_in_batches_and_keeps_pending_work,
 );

@@ -2,6 +2,7 @@
 //! record every attempt. Remote failures are outcomes, never errors.
 
 pub mod attempt;
+pub mod pruner;
 pub mod resolver;
 pub mod sender;
 pub mod worker;

@@ -218,6 +218,10 @@ pub trait Store: Send + Sync + 'static {
         since: Millis,
     ) -> StoreResult<DeliveryStats>;
 
+    /// Deletes up to `limit` events created before `cutoff` whose deliveries are all finished,
+    /// with their deliveries and attempts; returns how many events went.
+    async fn prune(&self, cutoff: Millis, limit: u32) -> StoreResult<u64>;
+
     /// Stores a new session, and drops sessions that expired before it was created.
     async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
     /// The session whose token hashes to `token_hash`, if it expires after `now`.

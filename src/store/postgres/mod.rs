@@ -7,6 +7,7 @@ mod dashboard;
 mod events;
 mod history;
 mod queue;
+mod retention;
 mod webhooks;
 
 use std::str::FromStr;
@@ -383,5 +384,9 @@ impl Store for PgStore {
         now: Millis,
     ) -> StoreResult<Option<u64>> {
         admin::requeue_failed(self, workspace_id, webhook_id, since, now).await
+    }
+
+    async fn prune(&self, cutoff: Millis, limit: u32) -> StoreResult<u64> {
+        retention::prune(self, cutoff, limit).await
     }
 }

@@ -8,6 +8,7 @@ mod dashboard;
 mod events;
 mod history;
 mod queue;
+mod retention;
 mod rows;
 mod webhooks;
 
@@ -342,5 +343,9 @@ impl Store for SqliteStore {
         now: Millis,
     ) -> StoreResult<Option<u64>> {
         admin::requeue_failed(self, workspace_id, webhook_id, since, now).await
+    }
+
+    async fn prune(&self, cutoff: Millis, limit: u32) -> StoreResult<u64> {
+        retention::prune(self, cutoff, limit).await
     }
 }
