@@ -188,3 +188,46 @@ async fn secrets_are_encrypted_at_rest_when_a_key_is_set_and_still_sign() {
     assert_eq!(revealed["secret"], secret.as_str());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn without_the_encryption_key_a_sealed_webhook_waits_unsigned_deliveries_are_never_sent() {
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sealed.db");
+    let (sealed_rx, plain_rx) = (Receiver::ok().await, Receiver::ok().await);
+    let with_key = TestApp::start_on(&db, |a| a.encryption_key = Some(key.into())).await;
+    with_key
+        .create_webhook(&sealed_rx.url, &["SessionStarted"])
+        .await;
+    with_key.stop().await;
+
+    let without_key = TestApp::start_on(&db, |_| {}).await;
+    without_key
+        .create_webhook(&plain_rx.url, &["SessionStarted"])
+        .await;
+    let event = without_key.emit("SessionStarted", session_started()).await;
+    assert_eq!(event["deliveries"], 2);
+    common::eventually("the readable webhook to get its delivery", || async {
+        plain_rx.received().len() == 1
+    })
+    .await;
+    without_key.stop().await;
+    assert!(
+        sealed_rx.received().is_empty(),
+        "nothing is sent without a signature"
+    );
+
+    let again = TestApp::start_on(&db, |a| a.encryption_key = Some(key.into())).await;
+    let settled = again
+        .wait_for_event_settled(event["id"].as_str().unwrap())
+        .await;
+    assert!(
+        settled["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"] == "succeeded")
+    );
+    assert_eq!(sealed_rx.received().len(), 1);
+    again.stop().await;
+}

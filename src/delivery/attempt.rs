@@ -22,7 +22,13 @@ pub struct Deliverer {
 
 impl Deliverer {
     /// Makes one attempt of a claimed delivery and records it.
-    pub async fn attempt(&self, claim: Claimed) -> StoreResult<Attempt> {
+    pub async fn attempt(&self, claim: Claimed) -> StoreResult<Option<Attempt>> {
+        if claim.secrets.is_empty() {
+            // Never send unsigned: the delivery stays pending and is tried again when its lease
+            // runs out (e.g. after SPEAKNODE_ENCRYPTION_KEY is fixed).
+            tracing::error!(delivery = %claim.delivery_id, webhook = %claim.webhook_id, "no readable signing secret; not sending");
+            return Ok(None);
+        }
         let started_at = self.clock.now();
         let timer = Instant::now();
         let outcome = self.sender.send(&claim, started_at.div_euclid(1000)).await;
@@ -37,7 +43,7 @@ impl Deliverer {
             next,
             disable_if_failing_since: started_at - self.disable_after.as_millis() as i64,
         };
-        self.record(&record).await
+        self.record(&record).await.map(Some)
     }
 
     /// What the delivery does next. Test sends get exactly one attempt; a 410 ends the delivery

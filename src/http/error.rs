@@ -96,6 +96,11 @@ impl ApiError {
         )
     }
 
+    /// 503 with a specific reason: the service cannot do it right now, and nothing changed.
+    pub fn unavailable_because(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

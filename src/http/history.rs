@@ -138,5 +138,9 @@ pub async fn send_test_event(
         .create_test_delivery(&test)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    Ok(state.deliverer.attempt(claim).await?)
+    state.deliverer.attempt(claim).await?.ok_or_else(|| {
+        ApiError::unavailable_because(
+            "The webhook's signing secret cannot be read (check SPEAKNODE_ENCRYPTION_KEY).",
+        )
+    })
 }

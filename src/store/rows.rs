@@ -218,3 +218,23 @@ pub fn disable_reason(
         None
     }
 }
+
+/// `(webhook_id, secret)` rows opened with the sealer. A secret that cannot be opened (encrypted,
+/// but the key is missing or wrong) is left out and logged, so one misconfigured secret does not
+/// stop the whole queue; a delivery left with no secret is not sent (see `Deliverer::attempt`).
+pub fn secrets_from(
+    rows: &[impl Columns],
+    sealer: &crate::domain::sealing::Sealer,
+) -> StoreResult<Vec<(String, crate::domain::webhook::Secret)>> {
+    let mut secrets = Vec::with_capacity(rows.len());
+    for row in rows {
+        let webhook_id = row.text("webhook_id")?;
+        match sealer.open(row.text("secret")?) {
+            Ok(secret) => secrets.push((webhook_id, secret)),
+            Err(e) => {
+                tracing::error!(webhook = %webhook_id, error = %e, "cannot read a signing secret")
+            }
+        }
+    }
+    Ok(secrets)
+}

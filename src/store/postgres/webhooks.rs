@@ -4,8 +4,8 @@ use super::{PgStore, notify_wake};
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::{DisabledReason, Secret};
-use crate::store::rows::{Columns, page, webhook_columns, webhook_from};
-use crate::store::{NewWebhook, Page, PageRequest, StoreError, StoreResult, Webhook, WebhookPatch};
+use crate::store::rows::{page, secrets_from, webhook_columns, webhook_from};
+use crate::store::{NewWebhook, Page, PageRequest, StoreResult, Webhook, WebhookPatch};
 
 fn to_json(names: &[String]) -> String {
     serde_json::Value::from(names.to_vec()).to_string()
@@ -204,14 +204,5 @@ where
     .bind(now)
     .fetch_all(executor)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.text("webhook_id")?,
-                sealer
-                    .open(r.text("secret")?)
-                    .map_err(|e| StoreError::Internal(e.to_string()))?,
-            ))
-        })
-        .collect()
+    secrets_from(&rows, sealer)
 }

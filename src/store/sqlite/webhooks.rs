@@ -1,13 +1,12 @@
 //! Webhooks and their secrets.
 
-use sqlx::Row;
-
 use super::SqliteStore;
 use super::rows::{page, webhook_columns, webhook_from};
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::{DisabledReason, Secret};
-use crate::store::{NewWebhook, Page, PageRequest, StoreError, StoreResult, Webhook, WebhookPatch};
+use crate::store::rows::secrets_from;
+use crate::store::{NewWebhook, Page, PageRequest, StoreResult, Webhook, WebhookPatch};
 
 fn to_json(names: &[String]) -> String {
     serde_json::Value::from(names.to_vec()).to_string()
@@ -200,14 +199,7 @@ where
         .push_bind(now)
         .push(") ORDER BY created_at DESC");
     let rows = query.build().fetch_all(executor).await?;
-    rows.iter()
-        .map(|r| {
-            let secret = sealer
-                .open(r.try_get("secret")?)
-                .map_err(|e| StoreError::Internal(e.to_string()))?;
-            Ok((r.try_get("webhook_id")?, secret))
-        })
-        .collect()
+    secrets_from(&rows, sealer)
 }
 
 pub async fn rotate_secret(
