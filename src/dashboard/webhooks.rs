@@ -110,7 +110,7 @@ impl Errors {
 }
 
 /// Checks the draft with the API's rules; the URL comes back parsed when all is well.
-fn validate(state: &AppState, draft: &Draft) -> Result<WebhookUrl, Errors> {
+async fn validate(state: &AppState, draft: &Draft) -> Result<WebhookUrl, Errors> {
     let sentence = |label: &str, message: &str| format!("{label} {message}.");
     let mut errors = Errors::default();
     let url = if draft.url.trim().is_empty() {
@@ -130,6 +130,11 @@ fn validate(state: &AppState, draft: &Draft) -> Result<WebhookUrl, Errors> {
         } else {
             sentence("Event type", &e.message)
         });
+    }
+    if let Some(url) = &url
+        && let Err(e) = crate::http::check_resolution(state, Some(url)).await
+    {
+        errors.url = Some(sentence("URL", e.message.trim_start_matches("url ")));
     }
     match url {
         Some(url) if !errors.any() => Ok(url),
@@ -219,7 +224,7 @@ fn rejected(
 pub async fn create(State(state): State<AppState>, posted: Posted) -> PageResult<Response> {
     let Posted { me, fields } = posted;
     let draft = Draft::from_fields(&fields);
-    let url = match validate(&state, &draft) {
+    let url = match validate(&state, &draft).await {
         Ok(url) => url,
         Err(errors) => return Ok(rejected(&state, &me, None, draft, errors)),
     };
@@ -270,7 +275,7 @@ pub async fn update(
         return Err(PageError::NotFound);
     }
     let draft = Draft::from_fields(&fields);
-    let url = match validate(&state, &draft) {
+    let url = match validate(&state, &draft).await {
         Ok(url) => url,
         Err(errors) => return Ok(rejected(&state, &me, Some(&id), draft, errors)),
     };

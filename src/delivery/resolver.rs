@@ -33,6 +33,20 @@ impl fmt::Display for DnsError {
 
 impl std::error::Error for DnsError {}
 
+/// Whether `host` (a name, not an IP literal) resolves only to blocked addresses, checked when a
+/// webhook URL is created or changed. A lookup that fails or takes over 2 s is not a refusal: the
+/// delivery-time check still applies.
+pub async fn host_resolves_only_to_blocked(host: &str) -> bool {
+    let lookup = tokio::net::lookup_host((host, 0));
+    match tokio::time::timeout(std::time::Duration::from_secs(2), lookup).await {
+        Ok(Ok(found)) => {
+            let ips: Vec<_> = found.map(|a| a.ip()).collect();
+            crate::domain::address::resolves_only_to_blocked(&ips)
+        }
+        _ => false,
+    }
+}
+
 pub struct GuardedResolver {
     pub allow_private: bool,
 }

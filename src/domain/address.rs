@@ -70,6 +70,12 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     }
 }
 
+/// A host name is refused when every address it resolves to is blocked (the delivery-time
+/// resolver would drop them all). No addresses means DNS had no answer: not refused here.
+pub fn resolves_only_to_blocked(addrs: &[IpAddr]) -> bool {
+    !addrs.is_empty() && addrs.iter().all(|ip| is_blocked(*ip))
+}
+
 /// `localhost`, `foo.localhost` and their trailing-dot forms always mean this machine.
 pub fn is_localhost_name(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
@@ -151,6 +157,18 @@ mod tests {
         }
         assert!(!blocked("::ffff:8.8.8.8"));
         assert!(!blocked("2606:4700:4700::1111"));
+    }
+
+    #[test]
+    fn a_name_is_refused_only_when_all_its_addresses_are_blocked() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("test address parses");
+        assert!(resolves_only_to_blocked(&[ip("127.0.0.1"), ip("::1")]));
+        assert!(resolves_only_to_blocked(&[ip("10.0.0.5")]));
+        assert!(!resolves_only_to_blocked(&[
+            ip("10.0.0.5"),
+            ip("93.184.216.34")
+        ]));
+        assert!(!resolves_only_to_blocked(&[]));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub use admin::reload_event_types;
 pub use error::{ApiError, ApiResult};
 pub use extract::hash_key;
 pub use history::send_test_event;
-pub use webhooks::rotate_secret;
+pub use webhooks::{check_resolution, rotate_secret};
 
 use crate::config::Config;
 use crate::delivery::Deliverer;

@@ -25,6 +25,23 @@ pub struct WebhookBody {
     enabled: Option<bool>,
 }
 
+/// Refuses a URL whose host name resolves only to blocked addresses (DNS is checked again at
+/// every delivery; this catches the obvious cases early, with a clear error).
+pub async fn check_resolution(state: &AppState, url: Option<&WebhookUrl>) -> ApiResult<()> {
+    let Some(url::Host::Domain(name)) = url.and_then(|u| u.url().host()) else {
+        return Ok(());
+    };
+    if !state.config.allow_private_targets
+        && crate::delivery::resolver::host_resolves_only_to_blocked(name).await
+    {
+        return Err(ApiError::from(crate::domain::Invalid::blocked(
+            "url",
+            format!("must not point at a host that resolves to private addresses ({name})"),
+        )));
+    }
+    Ok(())
+}
+
 /// Picks up event types another process registered, when the body names one unknown here.
 async fn refresh_event_types(state: &AppState, body: &WebhookBody) -> ApiResult<()> {
     let types = body.event_types.iter().flatten();
@@ -58,6 +75,7 @@ pub async fn create(
         .as_deref()
         .ok_or_else(|| ApiError::invalid("url", "is required"))?;
     let url = WebhookUrl::parse(url, state.config.allow_private_targets)?;
+    check_resolution(&state, Some(&url)).await?;
     if body.event_types.is_none() {
         return Err(ApiError::invalid("event_types", "is required"));
     }
@@ -122,6 +140,7 @@ pub async fn update(
         .as_deref()
         .map(|u| WebhookUrl::parse(u, state.config.allow_private_targets))
         .transpose()?;
+    check_resolution(&state, url.as_ref()).await?;
     let patch = WebhookPatch {
         url: url.map(|u| u.as_str().to_string()),
         description: body.description,
