@@ -542,16 +542,19 @@ async fn the_request_history_filters_and_pages() {
 }
 
 #[tokio::test]
-async fn a_slow_webhook_does_not_hold_up_a_healthy_one() {
+async fn a_hanging_and_a_failing_webhook_do_not_hold_up_a_healthy_one() {
     let app = TestApp::start_with(|a| {
         a.max_in_flight_per_webhook = "2".into();
         a.max_in_flight = "8".into();
         a.delivery_timeout = "30s".into();
+        a.retry_schedule = "10ms,10ms,10ms".into();
     })
     .await;
     let hanging = Receiver::start(vec![], Reply::Hang).await;
+    let failing = Receiver::start(vec![], Reply::Status(500)).await;
     let healthy = Receiver::ok().await;
     app.create_webhook(&hanging.url, &["SessionStarted"]).await;
+    app.create_webhook(&failing.url, &["SessionStarted"]).await;
     let good = app.create_webhook(&healthy.url, &["SessionStarted"]).await;
     for _ in 0..20 {
         app.emit("SessionStarted", session_started()).await;
@@ -562,6 +565,10 @@ async fn a_slow_webhook_does_not_hold_up_a_healthy_one() {
     assert!(
         hanging.received().len() <= 2,
         "the hanging webhook holds at most its own two slots"
+    );
+    assert!(
+        !failing.received().is_empty(),
+        "the failing one keeps being tried meanwhile"
     );
 }
 

@@ -183,3 +183,80 @@ async fn deliveries_in_flight_when_the_process_is_killed_are_delivered_after_a_r
     second.child.kill().unwrap();
     second.child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn every_accepted_event_of_a_burst_cut_by_sigkill_is_delivered_after_a_restart() {
+    speaknode_webhooks::delivery::sender::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("burst.db");
+    let key = "sk_burst_test_key_0123456789abc";
+    let env = [
+        ("SPEAKNODE_API_KEY", key),
+        ("SPEAKNODE_ALLOW_PRIVATE_TARGETS", "true"),
+    ];
+    let receiver = Receiver::start(vec![], Reply::Slow(20)).await;
+    let mut first = start(&db, &env);
+    let body = json!({"url": receiver.url, "event_types": ["SessionStarted"]});
+    let (status, _) = call(
+        &first.base,
+        key,
+        reqwest::Method::POST,
+        "/api/v1/webhooks",
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    // 16 senders emit until the process dies under them; only 202s count as accepted.
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let senders: Vec<_> = (0..16)
+        .map(|_| {
+            let (client, url) = (client.clone(), format!("{}/api/v1/events", first.base));
+            tokio::spawn(async move {
+                let mut accepted = Vec::new();
+                for _ in 0..200 {
+                    let body = json!({"type": "SessionStarted", "data": session_started()});
+                    let Ok(resp) = client.post(&url).bearer_auth(key).json(&body).send().await
+                    else {
+                        break;
+                    };
+                    if resp.status() != 202 {
+                        break;
+                    }
+                    let Ok(event) = resp.json::<Value>().await else {
+                        break;
+                    };
+                    accepted.push(event["id"].as_str().unwrap().to_string());
+                }
+                accepted
+            })
+        })
+        .collect();
+    eventually("deliveries in flight mid-burst", || async {
+        receiver.received().len() >= 100
+    })
+    .await;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let mut accepted = Vec::new();
+    for sender in senders {
+        accepted.extend(sender.await.unwrap());
+    }
+    assert!(
+        accepted.len() >= 100,
+        "the burst was under way when the process died"
+    );
+
+    let mut second = start(&db, &env);
+    eventually("every accepted event to arrive", || async {
+        let got: std::collections::HashSet<String> = receiver
+            .received()
+            .iter()
+            .map(|r| r.header("webhook-id").to_string())
+            .collect();
+        accepted.iter().all(|id| got.contains(id))
+    })
+    .await;
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
+}
