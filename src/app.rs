@@ -105,11 +105,30 @@ pub async fn serve(
     serve_with_clock(config, listener, shutdown, Arc::new(SystemClock)).await
 }
 
+/// [`serve`] without the start-up lines on stdout (for the benchmark, whose output is a report).
+pub async fn serve_quietly(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    run(config, listener, shutdown, Arc::new(SystemClock), false).await
+}
+
 pub async fn serve_with_clock(
     config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
     clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
+    run(config, listener, shutdown, clock, true).await
+}
+
+async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    clock: Arc<dyn Clock>,
+    announce: bool,
 ) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let registry = Arc::new(load_event_types(store.as_ref(), clock.as_ref()).await?);
@@ -123,15 +142,17 @@ pub async fn serve_with_clock(
         );
     }
 
-    println!("database: {}", redact_url(&config.database_url));
-    if let Some(key) = &generated_key {
-        println!("generated the default workspace's API key (shown once): {key}");
+    if announce {
+        println!("database: {}", redact_url(&config.database_url));
+        if let Some(key) = &generated_key {
+            println!("generated the default workspace's API key (shown once): {key}");
+        }
+        // Printed last: once this line is out, the service accepts requests.
+        println!(
+            "SpeakNode Webhooks listening on http://{}",
+            listener.local_addr()?
+        );
     }
-    // Printed last: once this line is out, the service accepts requests.
-    println!(
-        "SpeakNode Webhooks listening on http://{}",
-        listener.local_addr()?
-    );
 
     let deliverer = Arc::new(Deliverer {
         store: store.clone(),

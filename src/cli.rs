@@ -22,6 +22,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate(ServeArgs),
+    /// Run the end-to-end benchmark on this machine and report the figures.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -29,9 +31,36 @@ pub async fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(args) => migrate(args).await,
+        Command::Bench(args) => return bench(args).await,
     };
     match result {
         Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+/// Exit code 0 when nothing was lost and every checked signature verified, 1 otherwise.
+async fn bench(args: crate::bench::BenchArgs) -> i32 {
+    let json = args.json;
+    match crate::bench::run(args).await {
+        Ok(report) => {
+            if json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                println!("{}", report.table());
+            }
+            if !report.ok() {
+                eprintln!(
+                    "BENCH FAILED: {} deliveries lost, {} bad signatures",
+                    report.lost, report.bad_signatures
+                );
+                return 1;
+            }
+            0
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             1

@@ -14,6 +14,7 @@
 //! `app` wires them together; nothing imports `app`. `cli` and `config` are the edges.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod dashboard;

@@ -1,0 +1,117 @@
+//! The benchmark's load driver: creates the webhooks and sends the events through the HTTP API,
+//! either with a number of concurrent senders or at a steady rate.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use super::{Accepted, BenchArgs};
+
+pub async fn wait_healthy(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    for _ in 0..500 {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    bail!("the service did not come up")
+}
+
+/// Creates a webhook for `SessionStarted` and returns its secret.
+pub async fn create_webhook(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    url: &str,
+) -> anyhow::Result<String> {
+    let body = json!({"url": url, "event_types": ["SessionStarted"], "description": "bench"});
+    let resp = client
+        .post(format!("{base}/api/v1/webhooks"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await?;
+    let created: Value = resp.json().await?;
+    created["secret"]
+        .as_str()
+        .map(str::to_string)
+        .context("no secret in the created webhook")
+}
+
+/// A `SessionStarted` body of about `bytes` bytes, padded in `metadata`.
+fn event_body(bytes: usize) -> Vec<u8> {
+    let base = json!({"type": "SessionStarted", "data": {"session_id": "sess_bench", "agent_id": "agent_bench",
+        "started_at": "2026-11-26T16:58:01Z", "metadata": {"padding": ""}}});
+    let pad = bytes.saturating_sub(base.to_string().len());
+    let mut body = base;
+    body["data"]["metadata"]["padding"] = Value::from("x".repeat(pad));
+    body.to_string().into_bytes()
+}
+
+/// Sends every event and records when each was accepted.
+pub async fn send_events(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    args: &BenchArgs,
+) -> anyhow::Result<Accepted> {
+    let accepted: Accepted = Arc::new(Mutex::new(HashMap::with_capacity(args.events)));
+    let body = bytes::Bytes::from(event_body(args.payload_bytes));
+    let url = format!("{base}/api/v1/events");
+    let send = |_: usize| {
+        let (client, url, body, accepted) =
+            (client.clone(), url.clone(), body.clone(), accepted.clone());
+        let key = key.to_string();
+        async move {
+            let resp = client
+                .post(&url)
+                .bearer_auth(&key)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await?;
+            let at = Instant::now();
+            if resp.status() != 202 {
+                bail!("an event was refused: {}", resp.status());
+            }
+            let event: Value = resp.json().await?;
+            let id = event["id"].as_str().context("no event id")?.to_string();
+            if let Ok(mut accepted) = accepted.lock() {
+                accepted.insert(id, at);
+            }
+            anyhow::Ok(())
+        }
+    };
+    match args.rate {
+        Some(rate) => {
+            let mut ticker =
+                tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
+            let mut in_flight = tokio::task::JoinSet::new();
+            for i in 0..args.events {
+                ticker.tick().await;
+                in_flight.spawn(send(i));
+            }
+            while let Some(done) = in_flight.join_next().await {
+                done??;
+            }
+        }
+        None => {
+            let results: Vec<anyhow::Result<()>> = futures::stream::iter(0..args.events)
+                .map(send)
+                .buffer_unordered(args.concurrency.max(1))
+                .collect()
+                .await;
+            results.into_iter().collect::<anyhow::Result<()>>()?;
+        }
+    }
+    Ok(accepted)
+}

@@ -1,0 +1,183 @@
+//! What the benchmark measured, as a table or one JSON line, and the progress line on stderr.
+
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::task::JoinHandle;
+
+use super::receiver::Receiver;
+use super::{Accepted, BenchArgs};
+
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub webhooks: usize,
+    pub events: usize,
+    pub accepted: usize,
+    pub deliveries: usize,
+    pub events_per_s: f64,
+    pub deliveries_per_s: f64,
+    pub latency_ms: Latency,
+    pub lost: usize,
+    pub duplicates: u64,
+    pub signatures_checked: u64,
+    pub bad_signatures: u64,
+    pub peak_rss_bytes: u64,
+}
+
+impl Report {
+    pub fn compute(
+        args: &BenchArgs,
+        accepted: &Accepted,
+        receiver: &Receiver,
+        sent_for: Duration,
+        last: Option<Instant>,
+    ) -> Self {
+        let accepted = accepted.lock().map(|a| a.clone()).unwrap_or_default();
+        let arrivals = receiver
+            .inner
+            .arrivals
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default();
+        let mut latencies: Vec<f64> = arrivals
+            .values()
+            .filter_map(|(event, at, _)| {
+                let sent = accepted.get(event)?;
+                // The delivery may arrive before the client has read its 202: that counts as 0.
+                Some(at.saturating_duration_since(*sent).as_secs_f64() * 1000.0)
+            })
+            .collect();
+        latencies.sort_by(f64::total_cmp);
+        let first_accept = accepted.values().min().copied();
+        let delivering_for = match (first_accept, last) {
+            (Some(first), Some(last)) => last.saturating_duration_since(first).as_secs_f64(),
+            _ => 0.0,
+        };
+        let per_s = |n: usize, secs: f64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let expected = accepted.len() * args.webhooks;
+        Self {
+            webhooks: args.webhooks,
+            events: args.events,
+            accepted: accepted.len(),
+            deliveries: arrivals.len(),
+            events_per_s: per_s(accepted.len(), sent_for.as_secs_f64()),
+            deliveries_per_s: per_s(arrivals.len(), delivering_for),
+            latency_ms: Latency {
+                p50: percentile(&latencies, 0.50),
+                p95: percentile(&latencies, 0.95),
+                p99: percentile(&latencies, 0.99),
+                max: latencies.last().copied().unwrap_or(0.0),
+            },
+            lost: expected.saturating_sub(arrivals.len())
+                + (args.events - accepted.len()) * args.webhooks,
+            duplicates: arrivals
+                .values()
+                .map(|(_, _, seen)| u64::from(seen - 1))
+                .sum(),
+            signatures_checked: receiver.inner.checked.load(Ordering::Relaxed),
+            bad_signatures: receiver.inner.bad_signatures.load(Ordering::Relaxed),
+            peak_rss_bytes: peak_rss_bytes(),
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.lost == 0 && self.bad_signatures == 0
+    }
+
+    pub fn table(&self) -> String {
+        format!(
+            "webhooks            {}\nevents accepted     {} of {}\nevents/s            {:.0}\ndeliveries          {}\ndeliveries/s        {:.0}\nlatency p50/p95/p99 {:.2} / {:.2} / {:.2} ms (max {:.2})\nlost                {}\nduplicates          {}\nbad signatures      {} of {} checked\npeak RSS            {:.1} MB",
+            self.webhooks,
+            self.accepted,
+            self.events,
+            self.events_per_s,
+            self.deliveries,
+            self.deliveries_per_s,
+            self.latency_ms.p50,
+            self.latency_ms.p95,
+            self.latency_ms.p99,
+            self.latency_ms.max,
+            self.lost,
+            self.duplicates,
+            self.bad_signatures,
+            self.signatures_checked,
+            self.peak_rss_bytes as f64 / 1e6,
+        )
+    }
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// The process's peak resident memory (service, receiver and load driver together).
+fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// A progress line on stderr, redrawn five times a second.
+pub struct Progress(JoinHandle<()>);
+
+impl Progress {
+    pub fn start(receiver: Receiver, expected: usize) -> Self {
+        Self(tokio::spawn(async move {
+            loop {
+                let done = receiver.unique();
+                let width = 30;
+                let filled = (done * width).checked_div(expected).unwrap_or(width);
+                eprint!(
+                    "\r[{}{}] {done}/{expected} deliveries",
+                    "#".repeat(filled.min(width)),
+                    " ".repeat(width - filled.min(width))
+                );
+                let _ = std::io::stderr().flush();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }))
+    }
+
+    pub fn stop(self) {
+        self.0.abort();
+        eprintln!();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&values, 0.50), 50.0);
+        assert_eq!(percentile(&values, 0.99), 99.0);
+        assert_eq!(percentile(&[7.0], 0.95), 7.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+}
