@@ -1,14 +1,16 @@
 //! Accepting events: the event, one delivery per subscribed webhook and the idempotency key are
 //! committed together, so a 202 means all of it is on disk.
 
+use sqlx::SqliteConnection;
+
 use super::SqliteStore;
 use super::rows::{delivery_summary_from, event_columns, event_from, page};
 use crate::domain::ids;
 use crate::store::rows::{Columns, subscribers};
 use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest, StoreResult};
 
-pub async fn ingest(store: &SqliteStore, event: &NewEvent) -> StoreResult<Ingested> {
-    let mut tx = store.begin().await?;
+/// Ingests one event inside the caller's transaction (the writer groups many into one commit).
+pub async fn ingest_in(tx: &mut SqliteConnection, event: &NewEvent) -> StoreResult<Ingested> {
     if let Some(idem) = &event.idempotency {
         let seen = sqlx::query(
             "SELECT request_hash, event_id FROM idempotency_keys
@@ -87,7 +89,6 @@ pub async fn ingest(store: &SqliteStore, event: &NewEvent) -> StoreResult<Ingest
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(Ingested::Created(Event {
         id: event.id.clone(),
         workspace_id: event.workspace_id.clone(),

@@ -11,6 +11,7 @@ mod queue;
 mod retention;
 mod rows;
 mod webhooks;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
     sealer: Sealer,
+    writer: writer::Writer,
 }
 
 impl SqliteStore {
@@ -56,10 +58,12 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
+        let writer = writer::Writer::spawn(write.clone());
         Ok(Self {
             write,
             read,
             sealer: Sealer::plaintext(),
+            writer,
         })
     }
 
@@ -213,7 +217,7 @@ impl Store for SqliteStore {
     }
 
     async fn ingest_event(&self, event: &NewEvent) -> StoreResult<Ingested> {
-        events::ingest(self, event).await
+        self.writer.ingest(event).await
     }
 
     async fn list_events(
@@ -250,7 +254,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_attempt(&self, attempt: &NewAttempt) -> StoreResult<Attempt> {
-        queue::record_attempt(self, attempt).await
+        self.writer.record(attempt).await
     }
 
     async fn create_test_delivery(&self, test: &NewTestDelivery) -> StoreResult<Option<Claimed>> {

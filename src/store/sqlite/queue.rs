@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use super::rows::webhook_columns;
@@ -162,9 +162,9 @@ pub async fn next_due_at(store: &SqliteStore) -> StoreResult<Option<Millis>> {
     Ok(row.try_get("due")?)
 }
 
-pub async fn record_attempt(store: &SqliteStore, a: &NewAttempt) -> StoreResult<Attempt> {
+/// Records one attempt inside the caller's transaction (the writer groups many into one commit).
+pub async fn record_in(tx: &mut SqliteConnection, a: &NewAttempt) -> StoreResult<Attempt> {
     let claim = &a.claim;
-    let mut tx = store.begin().await?;
     let row = sqlx::query("SELECT attempts, lease_token, state FROM deliveries WHERE id = ?")
         .bind(&claim.delivery_id)
         .fetch_one(&mut *tx)
@@ -249,9 +249,8 @@ pub async fn record_attempt(store: &SqliteStore, a: &NewAttempt) -> StoreResult<
     .transpose()?
     .flatten();
     if let Some(reason) = disable_reason(&a.outcome, failing_since, a.disable_if_failing_since) {
-        disable(&mut tx, &claim.webhook_id, reason, a.started_at).await?;
+        disable(tx, &claim.webhook_id, reason, a.started_at).await?;
     }
-    tx.commit().await?;
 
     Ok(Attempt {
         id: a.id.clone(),
@@ -273,7 +272,7 @@ pub async fn record_attempt(store: &SqliteStore, a: &NewAttempt) -> StoreResult<
 }
 
 async fn disable(
-    tx: &mut sqlx::Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     webhook_id: &str,
     reason: DisabledReason,
     now: Millis,
@@ -282,11 +281,11 @@ async fn disable(
         .bind(reason.as_str())
         .bind(now)
         .bind(webhook_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     sqlx::query("UPDATE deliveries SET held = 1 WHERE webhook_id = ? AND state = 'pending'")
         .bind(webhook_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     Ok(())
 }
