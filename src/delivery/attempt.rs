@@ -23,7 +23,18 @@ pub struct Deliverer {
 impl Deliverer {
     /// Makes one attempt of a claimed delivery and records it.
     pub async fn attempt(&self, claim: Claimed) -> StoreResult<Option<Attempt>> {
+        self.attempt_then(claim, || {}).await
+    }
+
+    /// Like [`Deliverer::attempt`], calling `sent` as soon as the HTTP exchange is over, before
+    /// the attempt is recorded: the receiver's share of the in-flight limit is free again then.
+    pub async fn attempt_then(
+        &self,
+        claim: Claimed,
+        sent: impl FnOnce(),
+    ) -> StoreResult<Option<Attempt>> {
         if claim.secrets.is_empty() {
+            sent();
             // Never send unsigned: the delivery stays pending and is tried again when its lease
             // runs out (e.g. after SPEAKNODE_ENCRYPTION_KEY is fixed).
             tracing::error!(delivery = %claim.delivery_id, webhook = %claim.webhook_id, "no readable signing secret; not sending");
@@ -33,6 +44,7 @@ impl Deliverer {
         let timer = Instant::now();
         let outcome = self.sender.send(&claim, started_at.div_euclid(1000)).await;
         let duration_ms = timer.elapsed().as_millis() as i64;
+        sent();
         let next = self.next_step(&claim, &outcome, started_at + duration_ms);
         let record = NewAttempt {
             id: ids::new_id(ids::ATTEMPT),

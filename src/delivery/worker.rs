@@ -114,10 +114,10 @@ impl Worker {
             let in_flight = self.in_flight.clone();
             tasks.spawn(async move {
                 let webhook_id = claim.webhook_id.clone();
-                if let Err(e) = deliverer.attempt(claim).await {
+                let sent = || release_slot(&in_flight, &webhook_id);
+                if let Err(e) = deliverer.attempt_then(claim, sent).await {
                     tracing::error!(webhook = %webhook_id, error = %e, "an attempt could not be recorded");
                 }
-                release_slot(&in_flight, &webhook_id);
             });
         }
         if !no_room.is_empty()
