@@ -1,4 +1,4 @@
-//! The command line: `serve` and `migrate`.
+//! The command line: `serve`, `migrate`, `bench`, and the receiver tools `verify` and `listen`.
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -24,6 +24,10 @@ pub enum Command {
     Migrate(ServeArgs),
     /// Run the end-to-end benchmark on this machine and report the figures.
     Bench(crate::bench::BenchArgs),
+    /// Check a captured request's signatures: exit 0 valid, 1 invalid, 2 usage error.
+    Verify(crate::tools::verify::VerifyArgs),
+    /// A local receiver for development: print each delivery and whether it verifies.
+    Listen(crate::tools::listen::ListenArgs),
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -32,6 +36,8 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(args) => migrate(args).await,
         Command::Bench(args) => return bench(args).await,
+        Command::Verify(args) => return crate::tools::verify::run(&args),
+        Command::Listen(args) => crate::tools::listen::run(args).await,
     };
     match result {
         Ok(()) => 0,

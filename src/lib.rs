@@ -11,7 +11,8 @@
 //! `domain` (pure rules) ← `store` (durable state, also the queue) ← `delivery` (workers that
 //! claim, sign, send and record). `http` serves the JSON API over `domain` + `store`; `dashboard`
 //! serves the pages over the same, sharing `http`'s state and its test-send and rotation code.
-//! `app` wires them together; nothing imports `app`. `cli` and `config` are the edges.
+//! `app` wires them together; nothing imports `app`. `cli` and `config` are the edges. `tools`
+//! (`verify`, `listen`) serve receivers and check signatures with the `speaknode-verify` crate only.
 
 pub mod app;
 pub mod bench;
@@ -22,3 +23,4 @@ pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod store;
+pub mod tools;

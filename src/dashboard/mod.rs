@@ -11,7 +11,7 @@
 
 mod event_types;
 mod form;
-mod format;
+pub(crate) mod format;
 mod history;
 mod page;
 mod session;

@@ -3,10 +3,12 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod child;
 pub mod pg;
 pub mod process;
 pub mod proxy;
 pub mod receiver;
+pub mod signed;
 
 use std::future::Future;
 use std::path::PathBuf;
