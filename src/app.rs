@@ -190,7 +190,9 @@ async fn run(
     };
     let router = if config.run_api {
         // The dashboard is served with the API, by the same process, at `/`.
-        http::api_router(state.clone()).merge(dashboard::router().with_state(state))
+        http::api_router(state.clone())
+            .merge(dashboard::router().with_state(state))
+            .layer(axum::middleware::from_fn(http::refuse_nul_in_paths))
     } else {
         http::ops_router().with_state(state)
     };

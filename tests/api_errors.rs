@@ -622,7 +622,8 @@ async fn sql_looking_and_unusual_strings_round_trip_byte_for_byte() {
         "Robert'); DELETE FROM events WHERE ('1'='1",
         "quotes \" and ' and `back`ticks`, back\\slashes \\\\ and \\n not-a-newline",
         "emoji 🎙️👩🏽‍💻 and RTL مرحبا and 𝄞, %s %n {} <script>alert(1)</script>",
-        "line\nbreak\ttab\r\nand a NUL \u{0} here",
+        // NUL (U+0000) is refused in descriptions, which PostgreSQL cannot store: see hostile_input.rs.
+        "line\nbreak\ttab\r\nand a control \u{1} here",
     ];
     for text in strings {
         let body = json!({"url": "https://example.com/hooks", "event_types": ["SessionStarted"],

@@ -15,11 +15,14 @@ pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
     pub async fn read(body: Body) -> PageResult<Self> {
+        let too_large = || PageError::Api(crate::http::ApiError::payload_too_large(MAX_FORM_BYTES));
+        // A declared length over the limit is refused at once rather than waited for.
+        if axum::body::HttpBody::size_hint(&body).lower() > MAX_FORM_BYTES as u64 {
+            return Err(too_large());
+        }
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
             .await
-            .map_err(|_| {
-                PageError::Api(crate::http::ApiError::payload_too_large(MAX_FORM_BYTES))
-            })?;
+            .map_err(|_| too_large())?;
         Ok(Self::parse(&bytes))
     }
 

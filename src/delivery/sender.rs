@@ -131,7 +131,9 @@ async fn exchange(request: reqwest::RequestBuilder) -> Outcome {
     }
     Outcome::Responded {
         status,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        // NUL shows as U+FFFD, like bytes that are not UTF-8: PostgreSQL's text cannot hold it,
+        // and an attempt that cannot be recorded would be sent again and again.
+        body: String::from_utf8_lossy(&body).replace('\0', "\u{FFFD}"),
         truncated,
         retry_after,
     }

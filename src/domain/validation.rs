@@ -43,6 +43,18 @@ impl fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
+/// Free text (descriptions, names) may hold any character but NUL (U+0000), which PostgreSQL
+/// cannot store in text: refused on every backend, so both accept the same values.
+pub fn check_no_nul(field: &str, text: &str) -> Result<(), Invalid> {
+    if text.contains('\0') {
+        return Err(Invalid::field(
+            field,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
+    Ok(())
+}
+
 /// Length in characters (Unicode scalar values), as the contract counts them.
 pub fn char_len(s: &str) -> usize {
     s.chars().count()

@@ -9,7 +9,7 @@ use rand::RngCore;
 use url::{Host, Url};
 
 use super::address::{blocked_reason, is_localhost_name};
-use super::validation::{Invalid, char_len};
+use super::validation::{Invalid, char_len, check_no_nul};
 
 pub const MAX_URL_CHARS: usize = 2048;
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
@@ -84,7 +84,7 @@ pub fn check_description(description: &str) -> Result<(), Invalid> {
             format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
         ));
     }
-    Ok(())
+    check_no_nul("description", description)
 }
 
 /// Checks a subscription list: non-empty, every name registered, no repeats.

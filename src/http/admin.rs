@@ -3,7 +3,7 @@
 //! including a workspace's API key.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -14,12 +14,12 @@ use subtle::ConstantTimeEq;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, QueryParams, hash_key};
+use super::extract::{ApiJson, Path, QueryParams, hash_key};
 use super::views::{self, List};
 use crate::domain::event_type::{EventType, EventTypeDef};
 use crate::domain::ids;
 use crate::domain::time::rfc3339;
-use crate::domain::validation::char_len;
+use crate::domain::validation::{char_len, check_no_nul};
 use crate::store::Workspace;
 
 /// Proof that the request carries the admin token.
@@ -85,6 +85,7 @@ pub async fn create_workspace(
     if name.is_empty() || char_len(&name) > 200 {
         return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
     }
+    check_no_nul("name", &name)?;
     let now = state.clock.now();
     let workspace = Workspace {
         id: ids::new_id(ids::WORKSPACE),
@@ -183,6 +184,7 @@ pub async fn create_event_type(
             "must be at most 1000 characters",
         ));
     }
+    check_no_nul("description", &def.description)?;
     let compiled = EventType::compile(def.clone())?;
     if !state
         .store

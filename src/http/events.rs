@@ -1,7 +1,7 @@
 //! `/api/v1/events` and `/api/v1/event-types`: the platform emits events here.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, QueryParams, WorkspaceId};
+use super::extract::{ApiJson, Path, QueryParams, WorkspaceId};
 use super::views::{self, EventAccepted, EventListItem, EventView, List};
 use crate::domain::ids;
 use crate::domain::time::rfc3339;

@@ -112,6 +112,31 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Path parameters, read like axum's `Path`, but a path that cannot be read (an id that is not
+/// UTF-8 once percent-decoded, as in `/api/v1/webhooks/%ff`) gets the contract's error body.
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) if rejection.status().is_client_error() => Err(ApiError::bad_request(
+                format!("The path cannot be read: {}.", rejection.body_text()),
+            )),
+            Err(rejection) => {
+                tracing::error!(error = %rejection.body_text(), "path parameters");
+                Err(ApiError::internal())
+            }
+        }
+    }
+}
+
 /// Query parameters as text; the caller parses the ones it knows.
 pub struct QueryParams(pub HashMap<String, String>);
 
@@ -120,11 +145,17 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
-        Ok(Self(
-            url::form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect(),
-        ))
+        let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        // No value the API stores holds NUL, and PostgreSQL cannot even compare text with it.
+        if let Some((name, _)) = params.iter().find(|(_, v)| v.contains('\0')) {
+            return Err(ApiError::invalid(
+                name.as_str(),
+                "must not contain the NUL character (U+0000)",
+            ));
+        }
+        Ok(Self(params))
     }
 }
 

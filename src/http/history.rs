@@ -1,7 +1,7 @@
 //! The Request History of a webhook, manual retries and test sends.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::events::payload;
-use super::extract::{ApiJson, QueryParams, WorkspaceId};
+use super::extract::{ApiJson, Path, QueryParams, WorkspaceId};
 use super::views::{self, AttemptView, List};
 use crate::domain::ids;
 use crate::domain::time::rfc3339;

@@ -84,6 +84,18 @@ pub fn api_router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A path holding an encoded NUL (`%00`) names no route: answered before any handler, so no
+/// id with NUL ever reaches the database (PostgreSQL cannot even compare text holding NUL).
+pub async fn refuse_nul_in_paths(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if request.uri().path().contains("%00") {
+        return axum::response::IntoResponse::into_response(ApiError::route_not_found());
+    }
+    next.run(request).await
+}
+
 /// The routes a worker-only process still serves.
 pub fn ops_router() -> Router<AppState> {
     Router::new().route("/healthz", get(ops::healthz))

@@ -2,14 +2,14 @@
 //! delivery that failed since a given time.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, WorkspaceId};
+use super::extract::{ApiJson, Path, WorkspaceId};
 use crate::domain::time::parse_rfc3339;
 
 #[derive(Deserialize)]

@@ -1,14 +1,14 @@
 //! `/api/v1/webhooks`: create, list, read, update, delete, and read or rotate the secret.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, QueryParams, WorkspaceId};
+use super::extract::{ApiJson, Path, QueryParams, WorkspaceId};
 use super::views::{self, List, WebhookView};
 use crate::domain::ids;
 use crate::domain::webhook::{
