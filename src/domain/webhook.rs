@@ -31,6 +31,13 @@ impl WebhookUrl {
         }
         let url = Url::parse(raw.trim())
             .map_err(|e| Invalid::field("url", format!("is not a valid URL ({e})")))?;
+        // Parsing percent-encodes: 2000 characters of `é` become 12000 of `%C3%A9`.
+        if char_len(url.as_str()) > MAX_URL_CHARS {
+            return Err(Invalid::field(
+                "url",
+                format!("must be at most {MAX_URL_CHARS} characters once percent-encoded"),
+            ));
+        }
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Invalid::field("url", "must use http or https"));
         }
@@ -210,6 +217,8 @@ mod tests {
         }
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_CHARS));
         assert_eq!(kind_of(&long), Some(InvalidKind::ValidationFailed));
+        let encoded_long = format!("https://example.com/{}", "é".repeat(1000));
+        assert_eq!(kind_of(&encoded_long), Some(InvalidKind::ValidationFailed));
     }
 
     #[test]
