@@ -59,8 +59,10 @@ fn service_env() -> Vec<(&'static str, &'static str)> {
     vec![
         ("SPEAKNODE_API_KEY", KEY),
         ("SPEAKNODE_ALLOW_PRIVATE_TARGETS", "true"),
-        ("SPEAKNODE_DELIVERY_TIMEOUT", "2s"),
-        ("SPEAKNODE_LEASE_MARGIN", "1s"),
+        // Generous, so that no attempt times out on our side while the receiver (in this loaded
+        // test process) is still handling it: that would be a legitimate retry, not double work.
+        ("SPEAKNODE_DELIVERY_TIMEOUT", "10s"),
+        ("SPEAKNODE_LEASE_MARGIN", "2s"),
         ("SPEAKNODE_RETRY_SCHEDULE", "100ms,200ms,500ms,1s,1s,1s"),
         ("SPEAKNODE_DATABASE_MAX_CONNECTIONS", "8"),
     ]
