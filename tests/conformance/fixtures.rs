@@ -1,0 +1,99 @@
+//! Fixtures shared by the conformance scenarios: workspaces, webhooks, events, claims and
+//! attempts at fixed times.
+
+#![allow(dead_code)]
+
+use speaknode_webhooks::domain::attempt::Outcome;
+use speaknode_webhooks::domain::ids;
+use speaknode_webhooks::domain::webhook::Secret;
+use speaknode_webhooks::store::*;
+
+pub const T0: i64 = 1_800_000_000_000;
+pub const DISABLE_AFTER: i64 = 5 * 86_400_000;
+
+pub fn page(limit: u32) -> PageRequest {
+    PageRequest {
+        limit,
+        cursor: None,
+    }
+}
+
+pub async fn workspace(store: &dyn Store) -> String {
+    let ws = Workspace {
+        id: ids::new_id(ids::WORKSPACE),
+        name: "Acme".into(),
+        created_at: T0,
+    };
+    store.create_workspace(&ws, false).await.unwrap();
+    ws.id
+}
+
+pub async fn webhook(store: &dyn Store, ws: &str, types: &[&str]) -> Webhook {
+    store
+        .create_webhook(&NewWebhook {
+            id: ids::new_id(ids::WEBHOOK),
+            workspace_id: ws.into(),
+            url: "https://example.com/hooks".into(),
+            description: "d".into(),
+            event_types: types.iter().map(|t| t.to_string()).collect(),
+            enabled: true,
+            secret: Secret::generate(),
+            now: T0,
+        })
+        .await
+        .unwrap()
+}
+
+pub fn new_event(ws: &str, event_type: &str, at: i64) -> NewEvent {
+    let id = ids::new_id(ids::EVENT);
+    NewEvent {
+        payload: format!(r#"{{"id":"{id}","type":"{event_type}","data":{{"k": "v"}}}}"#),
+        id,
+        workspace_id: ws.into(),
+        event_type: event_type.into(),
+        created_at: at,
+        idempotency: None,
+    }
+}
+
+pub async fn ingest(store: &dyn Store, event: &NewEvent) -> Event {
+    match store.ingest_event(event).await.unwrap() {
+        Ingested::Created(e) => e,
+        other => panic!("expected a new event, got {other:?}"),
+    }
+}
+
+pub fn claim_at(now: i64, limit: u32) -> ClaimRequest {
+    ClaimRequest {
+        owner: "w1".into(),
+        now,
+        lease_until: now + 60_000,
+        limit,
+        skip_webhooks: vec![],
+    }
+}
+
+pub fn attempt_of(claim: &Claimed, outcome: Outcome, next: NextStep, at: i64) -> NewAttempt {
+    NewAttempt {
+        id: ids::new_id(ids::ATTEMPT),
+        claim: claim.clone(),
+        started_at: at,
+        duration_ms: 5,
+        outcome,
+        next,
+        disable_if_failing_since: at - DISABLE_AFTER,
+    }
+}
+
+pub fn status(code: u16) -> Outcome {
+    Outcome::Responded {
+        status: code,
+        body: format!("status {code}"),
+        truncated: false,
+        retry_after: None,
+    }
+}
+
+pub async fn event_state(store: &dyn Store, ws: &str, id: &str) -> Vec<DeliverySummary> {
+    store.event(ws, id).await.unwrap().unwrap().1
+}

@@ -1,0 +1,5 @@
+//! The scenarios every Store backend must pass; `tests/store_conformance.rs` runs each on every backend.
+
+pub mod fixtures;
+pub mod queue;
+pub mod tenancy;
