@@ -19,7 +19,7 @@ use crate::domain::event_type::EventTypeDef;
 use crate::domain::time::Millis;
 use crate::domain::webhook::Secret;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be reached or refused to work; the caller may retry later.
     #[error("database unavailable: {0}")]
@@ -58,6 +58,31 @@ impl From<sqlx::Error> for StoreError {
             {
                 Self::Unavailable(db.message().to_string())
             }
+            _ => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::{ErrorCode, SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
+        match &e {
+            rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
+                ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::CannotOpen
+                | ErrorCode::DiskFull
+                | ErrorCode::SystemIoFailure => Self::Unavailable(e.to_string()),
+                ErrorCode::ConstraintViolation
+                    if matches!(
+                        failure.extended_code,
+                        SQLITE_CONSTRAINT_UNIQUE | SQLITE_CONSTRAINT_PRIMARYKEY
+                    ) =>
+                {
+                    Self::Conflict(e.to_string())
+                }
+                _ => Self::Internal(e.to_string()),
+            },
             _ => Self::Internal(e.to_string()),
         }
     }

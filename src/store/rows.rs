@@ -78,6 +78,31 @@ macro_rules! impl_columns {
 impl_columns!(SqliteRow);
 impl_columns!(PgRow);
 
+/// The SQLite writer thread's rows (plain `rusqlite`, see `sqlite::writer`).
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, col: &str) -> StoreResult<String> {
+        Ok(self.get(col)?)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        Ok(self.get(col)?)
+    }
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        Ok(self.get(col)?)
+    }
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        Ok(self.get(col)?)
+    }
+    fn flag(&self, col: &str) -> StoreResult<bool> {
+        Ok(self.get(col)?)
+    }
+    fn opt_flag(&self, col: &str) -> StoreResult<Option<bool>> {
+        Ok(self.get(col)?)
+    }
+    fn bytes(&self, col: &str) -> StoreResult<Vec<u8>> {
+        Ok(self.get(col)?)
+    }
+}
+
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Internal(format!("unexpected {what} {value:?} in the database"))
 }
@@ -229,12 +254,23 @@ pub fn secrets_from(
     let mut secrets = Vec::with_capacity(rows.len());
     for row in rows {
         let webhook_id = row.text("webhook_id")?;
-        match sealer.open(row.text("secret")?) {
-            Ok(secret) => secrets.push((webhook_id, secret)),
-            Err(e) => {
-                tracing::error!(webhook = %webhook_id, error = %e, "cannot read a signing secret")
-            }
+        if let Some(secret) = open_secret(sealer, &webhook_id, row.text("secret")?) {
+            secrets.push((webhook_id, secret));
         }
     }
     Ok(secrets)
+}
+
+/// One stored secret opened with the sealer, or `None` (logged) when it cannot be read.
+pub fn open_secret(
+    sealer: &crate::domain::sealing::Sealer,
+    webhook_id: &str,
+    stored: String,
+) -> Option<crate::domain::webhook::Secret> {
+    sealer
+        .open(stored)
+        .map_err(
+            |e| tracing::error!(webhook = %webhook_id, error = %e, "cannot read a signing secret"),
+        )
+        .ok()
 }

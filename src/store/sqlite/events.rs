@@ -1,93 +1,92 @@
 //! Accepting events: the event, one delivery per subscribed webhook and the idempotency key are
 //! committed together, so a 202 means all of it is on disk.
 
-use sqlx::SqliteConnection;
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
 use super::rows::{delivery_summary_from, event_columns, event_from, page};
 use crate::domain::ids;
-use crate::store::rows::{Columns, subscribers};
 use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest, StoreResult};
 
-/// Ingests one event inside the caller's transaction (the writer groups many into one commit).
-pub async fn ingest_in(tx: &mut SqliteConnection, event: &NewEvent) -> StoreResult<Ingested> {
+/// Ingests one event inside the writer's transaction (see `writer`: many share one commit).
+pub fn ingest(conn: &Connection, event: &NewEvent) -> StoreResult<Ingested> {
     if let Some(idem) = &event.idempotency {
-        let seen = sqlx::query(
-            "SELECT request_hash, event_id FROM idempotency_keys
-             WHERE workspace_id = ? AND key = ? AND created_at >= ?",
-        )
-        .bind(&event.workspace_id)
-        .bind(&idem.key)
-        .bind(idem.not_before)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(seen) = seen {
-            let hash = seen.bytes("request_hash")?;
+        let seen = conn
+            .prepare_cached(
+                "SELECT request_hash, event_id FROM idempotency_keys
+                 WHERE workspace_id = ?1 AND key = ?2 AND created_at >= ?3",
+            )?
+            .query_row(
+                params![event.workspace_id, idem.key, idem.not_before],
+                |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        if let Some((hash, event_id)) = seen {
             if hash != idem.request_hash {
                 return Ok(Ingested::KeyReused);
             }
-            let event_id = seen.text("event_id")?;
-            let first = sqlx::query(concat!(
-                "SELECT ",
-                event_columns!(),
-                " FROM events WHERE id = ?"
-            ))
-            .bind(&event_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            return Ok(Ingested::Replayed(event_from(&first)?));
+            let first = conn
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    event_columns!(),
+                    " FROM events WHERE id = ?1"
+                ))?
+                .query_row([&event_id], |row| Ok(event_from(row)))??;
+            return Ok(Ingested::Replayed(first));
         }
     }
 
-    let candidates =
-        sqlx::query("SELECT id, event_types FROM webhooks WHERE workspace_id = ? AND enabled = 1")
-            .bind(&event.workspace_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    let webhook_ids = subscribers(&candidates, &event.event_type)?;
+    let webhook_ids = conn
+        .prepare_cached(
+            "SELECT id FROM webhooks WHERE workspace_id = ?1 AND enabled = 1
+               AND EXISTS (SELECT 1 FROM json_each(webhooks.event_types) WHERE value = ?2)
+             ORDER BY seq",
+        )?
+        .query_map(params![event.workspace_id, event.event_type], |row| {
+            row.get::<_, String>(0)
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
 
-    sqlx::query(
+    conn.prepare_cached(
         "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count)
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&event.id)
-    .bind(&event.workspace_id)
-    .bind(&event.event_type)
-    .bind(&event.payload)
-    .bind(event.created_at)
-    .bind(webhook_ids.len() as i64)
-    .execute(&mut *tx)
-    .await?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        event.id,
+        event.workspace_id,
+        event.event_type,
+        event.payload,
+        event.created_at,
+        webhook_ids.len() as i64
+    ])?;
+    let mut insert_delivery = conn.prepare_cached(
+        "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at,
+             next_trigger, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, 'scheduled', ?5, ?5)",
+    )?;
     for webhook_id in &webhook_ids {
-        sqlx::query(
-            "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at,
-                 next_trigger, created_at, updated_at)
-             VALUES (?, ?, ?, ?, 'pending', ?, 'scheduled', ?, ?)",
-        )
-        .bind(ids::new_id(ids::DELIVERY))
-        .bind(&event.workspace_id)
-        .bind(webhook_id)
-        .bind(&event.id)
-        .bind(event.created_at)
-        .bind(event.created_at)
-        .bind(event.created_at)
-        .execute(&mut *tx)
-        .await?;
+        insert_delivery.execute(params![
+            ids::new_id(ids::DELIVERY),
+            event.workspace_id,
+            webhook_id,
+            event.id,
+            event.created_at
+        ])?;
     }
     if let Some(idem) = &event.idempotency {
-        sqlx::query(
+        conn.prepare_cached(
             "INSERT INTO idempotency_keys (workspace_id, key, request_hash, event_id, created_at)
-             VALUES (?, ?, ?, ?, ?)
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (workspace_id, key) DO UPDATE SET request_hash = excluded.request_hash,
                  event_id = excluded.event_id, created_at = excluded.created_at",
-        )
-        .bind(&event.workspace_id)
-        .bind(&idem.key)
-        .bind(&idem.request_hash)
-        .bind(&event.id)
-        .bind(event.created_at)
-        .execute(&mut *tx)
-        .await?;
+        )?
+        .execute(params![
+            event.workspace_id,
+            idem.key,
+            idem.request_hash,
+            event.id,
+            event.created_at
+        ])?;
     }
     Ok(Ingested::Created(Event {
         id: event.id.clone(),

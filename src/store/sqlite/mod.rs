@@ -56,9 +56,16 @@ impl SqliteStore {
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await?;
-        let writer = writer::Writer::spawn(write.clone());
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(StoreError::Unavailable(
+                "an in-memory SQLite database cannot be shared by the service's connections; \
+                 name a file (sqlite://path/to/file.db)"
+                    .into(),
+            ));
+        }
+        let writer = writer::Writer::spawn(options.get_filename())?;
         Ok(Self {
             write,
             read,
@@ -217,7 +224,10 @@ impl Store for SqliteStore {
     }
 
     async fn ingest_event(&self, event: &NewEvent) -> StoreResult<Ingested> {
-        self.writer.ingest(event).await
+        let event = event.clone();
+        self.writer
+            .run(move |conn| events::ingest(conn, &event))
+            .await
     }
 
     async fn list_events(
@@ -238,11 +248,20 @@ impl Store for SqliteStore {
     }
 
     async fn claim_due(&self, claim: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
-        queue::claim_due(self, claim).await
+        let (claim, sealer) = (claim.clone(), self.sealer.clone());
+        self.writer
+            .run(move |conn| queue::claim(conn, &claim, &sealer))
+            .await
     }
 
     async fn release(&self, claims: &[Claimed], now: Millis) -> StoreResult<()> {
-        queue::release(self, claims, now).await
+        let leases: Vec<_> = claims
+            .iter()
+            .map(|c| (c.delivery_id.clone(), c.lease_token))
+            .collect();
+        self.writer
+            .run(move |conn| queue::release(conn, &leases, now))
+            .await
     }
 
     async fn release_leases(&self, owner: Option<&str>, now: Millis) -> StoreResult<u64> {
@@ -254,7 +273,10 @@ impl Store for SqliteStore {
     }
 
     async fn record_attempt(&self, attempt: &NewAttempt) -> StoreResult<Attempt> {
-        self.writer.record(attempt).await
+        let attempt = attempt.clone();
+        self.writer
+            .run(move |conn| queue::record(conn, &attempt))
+            .await
     }
 
     async fn create_test_delivery(&self, test: &NewTestDelivery) -> StoreResult<Option<Claimed>> {

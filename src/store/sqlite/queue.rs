@@ -4,136 +4,140 @@
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use rusqlite::{Connection, OptionalExtension, params};
+use sqlx::Row;
 
 use super::SqliteStore;
 use super::rows::webhook_columns;
 use super::webhooks::valid_secrets;
-use crate::domain::attempt::{DeliveryState, Trigger};
+use crate::domain::attempt::{DeliveryState, Outcome, Trigger};
+use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
-use crate::domain::webhook::DisabledReason;
-use crate::store::rows::{Columns, disable_reason};
+use crate::domain::webhook::{DisabledReason, Secret};
+use crate::store::rows::{disable_reason, open_secret};
 use crate::store::{
     Attempt, ClaimRequest, Claimed, NewAttempt, NewTestDelivery, NextStep, StoreError, StoreResult,
 };
 
-fn push_list(query: &mut QueryBuilder<Sqlite>, values: impl IntoIterator<Item = String>) {
-    query.push("(");
-    let mut list = query.separated(", ");
-    for value in values {
-        list.push_bind(value);
-    }
-    query.push(")");
+/// A leased row, before its event and webhook are looked up.
+struct Leased {
+    delivery_id: String,
+    workspace_id: String,
+    webhook_id: String,
+    event_id: String,
+    trigger: String,
+    attempts: i64,
+    lease_token: i64,
 }
 
-pub async fn claim_due(store: &SqliteStore, req: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
-    let mut tx = store.begin().await?;
-    let mut claim = QueryBuilder::<Sqlite>::new("UPDATE deliveries SET next_attempt_at = ");
-    claim
-        .push_bind(req.lease_until)
-        .push(", lease_owner = ")
-        .push_bind(req.owner.clone())
-        .push(", lease_token = lease_token + 1 WHERE seq IN (SELECT seq FROM deliveries")
-        .push(" WHERE state = 'pending' AND held = 0 AND next_attempt_at <= ")
-        .push_bind(req.now);
-    if !req.skip_webhooks.is_empty() {
-        claim.push(" AND webhook_id NOT IN ");
-        push_list(&mut claim, req.skip_webhooks.iter().cloned());
-    }
-    claim
-        .push(" ORDER BY next_attempt_at LIMIT ")
-        .push_bind(i64::from(req.limit))
-        .push(") RETURNING id, workspace_id, webhook_id, event_id, next_trigger, attempts, lease_token");
-    let leased = claim.build().fetch_all(&mut *tx).await?;
-    if leased.is_empty() {
-        tx.commit().await?;
-        return Ok(Vec::new());
-    }
+/// Leases due deliveries inside the writer's transaction. The claim walks the `deliveries_due`
+/// index in due order, so its cost does not grow with the backlog.
+pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreResult<Vec<Claimed>> {
+    let skip = serde_json::to_string(&req.skip_webhooks)
+        .map_err(|e| StoreError::Internal(e.to_string()))?;
+    let leased = conn
+        .prepare_cached(
+            "UPDATE deliveries SET next_attempt_at = ?1, lease_owner = ?2, lease_token = lease_token + 1
+             WHERE seq IN (SELECT seq FROM deliveries
+                 WHERE state = 'pending' AND held = 0 AND next_attempt_at <= ?3
+                   AND webhook_id NOT IN (SELECT value FROM json_each(?4))
+                 ORDER BY next_attempt_at LIMIT ?5)
+             RETURNING id, workspace_id, webhook_id, event_id, next_trigger, attempts, lease_token",
+        )?
+        .query_map(
+            params![req.lease_until, req.owner, req.now, skip, req.limit],
+            |row| {
+                Ok(Leased {
+                    delivery_id: row.get(0)?,
+                    workspace_id: row.get(1)?,
+                    webhook_id: row.get(2)?,
+                    event_id: row.get(3)?,
+                    trigger: row.get(4)?,
+                    attempts: row.get(5)?,
+                    lease_token: row.get(6)?,
+                })
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
 
-    let mut webhook_ids: Vec<String> = Vec::new();
-    let mut event_ids: Vec<String> = Vec::new();
-    for row in &leased {
-        let webhook_id: String = row.try_get("webhook_id")?;
-        if !webhook_ids.contains(&webhook_id) {
-            webhook_ids.push(webhook_id);
-        }
-        event_ids.push(row.try_get("event_id")?);
-    }
-    let mut events =
-        QueryBuilder::<Sqlite>::new("SELECT id, event_type, payload FROM events WHERE id IN ");
-    push_list(&mut events, event_ids);
-    let events: HashMap<String, (String, String)> = events
-        .build()
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get("id")?,
-                (r.try_get("event_type")?, r.try_get("payload")?),
-            ))
-        })
-        .collect::<StoreResult<_>>()?;
-    let mut urls = QueryBuilder::<Sqlite>::new("SELECT id, url FROM webhooks WHERE id IN ");
-    push_list(&mut urls, webhook_ids.iter().cloned());
-    let urls: HashMap<String, String> = urls
-        .build()
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("url")?)))
-        .collect::<StoreResult<_>>()?;
-    let id_refs: Vec<&str> = webhook_ids.iter().map(String::as_str).collect();
-    let secrets = valid_secrets(&mut *tx, &store.sealer, &id_refs, req.now).await?;
-    tx.commit().await?;
-
+    let mut events: HashMap<String, (String, String)> = HashMap::new();
+    let mut webhooks: HashMap<String, (String, Vec<Secret>)> = HashMap::new();
     let mut claimed = Vec::with_capacity(leased.len());
-    for row in &leased {
-        let webhook_id: String = row.try_get("webhook_id")?;
-        let event_id: String = row.try_get("event_id")?;
-        let trigger: String = row.try_get("next_trigger")?;
-        let (Some(url), Some((event_type, payload))) =
-            (urls.get(&webhook_id), events.get(&event_id))
-        else {
-            return Err(StoreError::Internal(format!(
-                "delivery of {event_id} lost its webhook or event"
-            )));
-        };
+    for row in leased {
+        if !events.contains_key(&row.event_id) {
+            let event = conn
+                .prepare_cached("SELECT event_type, payload FROM events WHERE id = ?1")?
+                .query_row([&row.event_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let event = event.ok_or_else(|| lost(&row.event_id))?;
+            events.insert(row.event_id.clone(), event);
+        }
+        if !webhooks.contains_key(&row.webhook_id) {
+            let webhook = signing_details(conn, sealer, &row.webhook_id, req.now)?;
+            webhooks.insert(
+                row.webhook_id.clone(),
+                webhook.ok_or_else(|| lost(&row.event_id))?,
+            );
+        }
+        let (event_type, payload) = &events[&row.event_id];
+        let (url, secrets) = &webhooks[&row.webhook_id];
         claimed.push(Claimed {
-            delivery_id: row.try_get("id")?,
-            workspace_id: row.try_get("workspace_id")?,
-            event_id,
+            delivery_id: row.delivery_id,
+            workspace_id: row.workspace_id,
             event_type: event_type.clone(),
             url: url.clone(),
             payload: payload.clone(),
-            secrets: secrets
-                .iter()
-                .filter(|(w, _)| *w == webhook_id)
-                .map(|(_, s)| s.clone())
-                .collect(),
-            trigger: Trigger::parse(&trigger).unwrap_or(Trigger::Retry),
-            attempts: row.try_get::<i64, _>("attempts")? as u32,
-            lease_token: row.try_get("lease_token")?,
-            webhook_id,
+            secrets: secrets.clone(),
+            trigger: Trigger::parse(&row.trigger).unwrap_or(Trigger::Retry),
+            attempts: row.attempts as u32,
+            lease_token: row.lease_token,
+            webhook_id: row.webhook_id,
+            event_id: row.event_id,
         });
     }
     Ok(claimed)
 }
 
-pub async fn release(store: &SqliteStore, claims: &[Claimed], now: Millis) -> StoreResult<()> {
-    let mut tx = store.begin().await?;
-    for claim in claims {
-        sqlx::query(
-            "UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL
-             WHERE id = ? AND lease_token = ? AND state = 'pending'",
-        )
-        .bind(now)
-        .bind(&claim.delivery_id)
-        .bind(claim.lease_token)
-        .execute(&mut *tx)
-        .await?;
+fn lost(event_id: &str) -> StoreError {
+    StoreError::Internal(format!("delivery of {event_id} lost its webhook or event"))
+}
+
+/// A webhook's URL and the secrets that sign its deliveries now, newest first.
+fn signing_details(
+    conn: &Connection,
+    sealer: &Sealer,
+    webhook_id: &str,
+    now: Millis,
+) -> StoreResult<Option<(String, Vec<Secret>)>> {
+    let url = conn
+        .prepare_cached("SELECT url FROM webhooks WHERE id = ?1")?
+        .query_row([webhook_id], |r| r.get::<_, String>(0))
+        .optional()?;
+    let Some(url) = url else { return Ok(None) };
+    let sealed = conn
+        .prepare_cached(
+            "SELECT secret FROM webhook_secrets
+             WHERE webhook_id = ?1 AND (expires_at IS NULL OR expires_at > ?2)
+             ORDER BY created_at DESC",
+        )?
+        .query_map(params![webhook_id, now], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let secrets = sealed
+        .into_iter()
+        .filter_map(|s| open_secret(sealer, webhook_id, s))
+        .collect();
+    Ok(Some((url, secrets)))
+}
+
+/// Gives leased deliveries back, due at `now`, inside the writer's transaction.
+pub fn release(conn: &Connection, leases: &[(String, i64)], now: Millis) -> StoreResult<()> {
+    let mut release = conn.prepare_cached(
+        "UPDATE deliveries SET next_attempt_at = ?1, lease_owner = NULL
+         WHERE id = ?2 AND lease_token = ?3 AND state = 'pending'",
+    )?;
+    for (delivery_id, lease_token) in leases {
+        release.execute(params![now, delivery_id, lease_token])?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -162,19 +166,22 @@ pub async fn next_due_at(store: &SqliteStore) -> StoreResult<Option<Millis>> {
     Ok(row.try_get("due")?)
 }
 
-/// Records one attempt inside the caller's transaction (the writer groups many into one commit).
-pub async fn record_in(tx: &mut SqliteConnection, a: &NewAttempt) -> StoreResult<Attempt> {
+/// Records one attempt inside the writer's transaction and moves its delivery on.
+pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
     let claim = &a.claim;
-    let row = sqlx::query("SELECT attempts, lease_token, state FROM deliveries WHERE id = ?")
-        .bind(&claim.delivery_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let attempt_no = row.try_get::<i64, _>("attempts")? + 1;
-    let state: String = row.try_get("state")?;
+    let (attempts, lease_token, state) = conn
+        .prepare_cached("SELECT attempts, lease_token, state FROM deliveries WHERE id = ?1")?
+        .query_row([&claim.delivery_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+    let attempt_no = attempts + 1;
     // Only the current lease holder moves the delivery on; a late attempt (its lease expired and
     // someone else claimed it) is still recorded, but does not overwrite the newer decision.
-    let holds_lease =
-        row.try_get::<i64, _>("lease_token")? == claim.lease_token && state == "pending";
+    let holds_lease = lease_token == claim.lease_token && state == "pending";
     let mut next_attempt_at = None;
     if holds_lease {
         let (state, next) = match a.next {
@@ -183,73 +190,77 @@ pub async fn record_in(tx: &mut SqliteConnection, a: &NewAttempt) -> StoreResult
             NextStep::RetryAt(at) => (DeliveryState::Pending, Some(at)),
         };
         next_attempt_at = next;
-        sqlx::query(
-            "UPDATE deliveries SET attempts = attempts + 1, state = ?, next_attempt_at = ?, next_trigger = 'retry',
-                 lease_owner = NULL, updated_at = ? WHERE id = ?",
-        )
-        .bind(state.as_str())
-        .bind(next)
-        .bind(a.started_at + a.duration_ms)
-        .bind(&claim.delivery_id)
-        .execute(&mut *tx)
-        .await?;
+        conn.prepare_cached(
+            "UPDATE deliveries SET attempts = attempts + 1, state = ?1, next_attempt_at = ?2,
+                 next_trigger = 'retry', lease_owner = NULL, updated_at = ?3 WHERE id = ?4",
+        )?
+        .execute(params![
+            state.as_str(),
+            next,
+            a.started_at + a.duration_ms,
+            claim.delivery_id
+        ])?;
     } else {
-        sqlx::query("UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?")
-            .bind(&claim.delivery_id)
-            .execute(&mut *tx)
-            .await?;
+        conn.prepare_cached("UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?1")?
+            .execute([&claim.delivery_id])?;
     }
 
     let (response, truncated) = match &a.outcome {
-        crate::domain::attempt::Outcome::Responded {
+        Outcome::Responded {
             body, truncated, ..
         } => (body.as_str(), *truncated),
-        crate::domain::attempt::Outcome::Failed(_) => ("", false),
+        Outcome::Failed(_) => ("", false),
     };
     let succeeded = a.outcome.is_success();
     let error = a.outcome.error().map(|e| e.as_str());
-    sqlx::query(
-        "INSERT INTO attempts (id, workspace_id, webhook_id, delivery_id, event_id, event_type, attempt, trigger,
-             timestamp, http_status, error, succeeded, duration_ms, response, response_truncated, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&a.id)
-    .bind(&claim.workspace_id)
-    .bind(&claim.webhook_id)
-    .bind(&claim.delivery_id)
-    .bind(&claim.event_id)
-    .bind(&claim.event_type)
-    .bind(attempt_no)
-    .bind(claim.trigger.as_str())
-    .bind(a.started_at)
-    .bind(a.outcome.http_status().map(i64::from))
-    .bind(error)
-    .bind(succeeded)
-    .bind(a.duration_ms)
-    .bind(response)
-    .bind(truncated)
-    .bind(next_attempt_at)
-    .execute(&mut *tx)
-    .await?;
+    let http_status = a.outcome.http_status().map(i64::from);
+    conn.prepare_cached(
+        "INSERT INTO attempts (id, workspace_id, webhook_id, delivery_id, event_id, event_type, attempt,
+             trigger, timestamp, http_status, error, succeeded, duration_ms, response,
+             response_truncated, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        a.id,
+        claim.workspace_id,
+        claim.webhook_id,
+        claim.delivery_id,
+        claim.event_id,
+        claim.event_type,
+        attempt_no,
+        claim.trigger.as_str(),
+        a.started_at,
+        http_status,
+        error,
+        succeeded,
+        a.duration_ms,
+        response,
+        truncated,
+        next_attempt_at
+    ])?;
 
-    let failing_since = sqlx::query(
-        "UPDATE webhooks SET last_status = ?1, last_error = ?2, last_succeeded = ?3, last_attempt_at = ?4,
-             last_success_at = CASE WHEN ?3 THEN ?4 ELSE last_success_at END,
-             failing_since = CASE WHEN ?3 THEN NULL ELSE COALESCE(failing_since, ?4) END
-         WHERE id = ?5 RETURNING failing_since",
-    )
-    .bind(a.outcome.http_status().map(i64::from))
-    .bind(error)
-    .bind(succeeded)
-    .bind(a.started_at)
-    .bind(&claim.webhook_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .map(|row| row.opt_int("failing_since"))
-    .transpose()?
-    .flatten();
+    let failing_since = conn
+        .prepare_cached(
+            "UPDATE webhooks SET last_status = ?1, last_error = ?2, last_succeeded = ?3,
+                 last_attempt_at = ?4,
+                 last_success_at = CASE WHEN ?3 THEN ?4 ELSE last_success_at END,
+                 failing_since = CASE WHEN ?3 THEN NULL ELSE COALESCE(failing_since, ?4) END
+             WHERE id = ?5 RETURNING failing_since",
+        )?
+        .query_row(
+            params![
+                http_status,
+                error,
+                succeeded,
+                a.started_at,
+                claim.webhook_id
+            ],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten();
     if let Some(reason) = disable_reason(&a.outcome, failing_since, a.disable_if_failing_since) {
-        disable(tx, &claim.webhook_id, reason, a.started_at).await?;
+        disable(conn, &claim.webhook_id, reason, a.started_at)?;
     }
 
     Ok(Attempt {
@@ -271,22 +282,22 @@ pub async fn record_in(tx: &mut SqliteConnection, a: &NewAttempt) -> StoreResult
     })
 }
 
-async fn disable(
-    tx: &mut SqliteConnection,
+/// Disables the webhook and holds its pending deliveries until it is enabled again.
+fn disable(
+    conn: &Connection,
     webhook_id: &str,
     reason: DisabledReason,
     now: Millis,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1")
-        .bind(reason.as_str())
-        .bind(now)
-        .bind(webhook_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE deliveries SET held = 1 WHERE webhook_id = ? AND state = 'pending'")
-        .bind(webhook_id)
-        .execute(&mut *tx)
-        .await?;
+    conn.prepare_cached(
+        "UPDATE webhooks SET enabled = 0, disabled_reason = ?1, updated_at = ?2
+         WHERE id = ?3 AND enabled = 1",
+    )?
+    .execute(params![reason.as_str(), now, webhook_id])?;
+    conn.prepare_cached(
+        "UPDATE deliveries SET held = 1 WHERE webhook_id = ?1 AND state = 'pending'",
+    )?
+    .execute([webhook_id])?;
     Ok(())
 }
 
