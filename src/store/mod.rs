@@ -2,6 +2,7 @@
 //! database holds it. The delivery queue lives here too: a Delivery row *is* the queue entry, so
 //! accepting an Event and queueing its Deliveries is one transaction.
 
+mod key_cache;
 pub mod postgres;
 mod records;
 pub(crate) mod rows;

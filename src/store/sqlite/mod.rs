@@ -25,12 +25,15 @@ use crate::domain::event_type::EventTypeDef;
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::Secret;
+use crate::store::key_cache::KeyCache;
 
 pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
     sealer: Sealer,
     writer: writer::Writer,
+    /// With SQLite this process is the only writer, so valid keys can be cached exactly.
+    keys: KeyCache,
 }
 
 impl SqliteStore {
@@ -71,6 +74,7 @@ impl SqliteStore {
             read,
             sealer: Sealer::plaintext(),
             writer,
+            keys: Default::default(),
         })
     }
 
@@ -149,13 +153,21 @@ impl Store for SqliteStore {
     }
 
     async fn workspace_for_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>> {
+        let (cached, generation) = self.keys.get(key_hash);
+        if cached.is_some() {
+            return Ok(cached);
+        }
         let row = sqlx::query(
             "SELECT workspace_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
         )
         .bind(key_hash)
         .fetch_optional(&self.read)
         .await?;
-        Ok(row.map(|r| r.try_get("workspace_id")).transpose()?)
+        let workspace_id: Option<String> = row.map(|r| r.try_get("workspace_id")).transpose()?;
+        if let Some(id) = &workspace_id {
+            self.keys.insert(key_hash, id, generation);
+        }
+        Ok(workspace_id)
     }
 
     async fn upsert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<()> {
@@ -354,7 +366,10 @@ impl Store for SqliteStore {
         key_id: &str,
         now: Millis,
     ) -> StoreResult<bool> {
-        admin::revoke_api_key(self, workspace_id, key_id, now).await
+        let revoked = admin::revoke_api_key(self, workspace_id, key_id, now).await;
+        // Cleared after the revocation committed, so no lookup can re-cache the key from before.
+        self.keys.clear();
+        revoked
     }
 
     async fn insert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<bool> {

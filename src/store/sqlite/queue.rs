@@ -169,41 +169,41 @@ pub async fn next_due_at(store: &SqliteStore) -> StoreResult<Option<Millis>> {
 /// Records one attempt inside the writer's transaction and moves its delivery on.
 pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
     let claim = &a.claim;
-    let (attempts, lease_token, state) = conn
-        .prepare_cached("SELECT attempts, lease_token, state FROM deliveries WHERE id = ?1")?
-        .query_row([&claim.delivery_id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-    let attempt_no = attempts + 1;
+    let (state, next) = match a.next {
+        NextStep::Succeeded => (DeliveryState::Succeeded, None),
+        NextStep::Failed => (DeliveryState::Failed, None),
+        NextStep::RetryAt(at) => (DeliveryState::Pending, Some(at)),
+    };
     // Only the current lease holder moves the delivery on; a late attempt (its lease expired and
     // someone else claimed it) is still recorded, but does not overwrite the newer decision.
-    let holds_lease = lease_token == claim.lease_token && state == "pending";
-    let mut next_attempt_at = None;
-    if holds_lease {
-        let (state, next) = match a.next {
-            NextStep::Succeeded => (DeliveryState::Succeeded, None),
-            NextStep::Failed => (DeliveryState::Failed, None),
-            NextStep::RetryAt(at) => (DeliveryState::Pending, Some(at)),
-        };
-        next_attempt_at = next;
-        conn.prepare_cached(
+    let moved_on = conn
+        .prepare_cached(
             "UPDATE deliveries SET attempts = attempts + 1, state = ?1, next_attempt_at = ?2,
-                 next_trigger = 'retry', lease_owner = NULL, updated_at = ?3 WHERE id = ?4",
+                 next_trigger = 'retry', lease_owner = NULL, updated_at = ?3
+             WHERE id = ?4 AND lease_token = ?5 AND state = 'pending' RETURNING attempts",
         )?
-        .execute(params![
-            state.as_str(),
-            next,
-            a.started_at + a.duration_ms,
-            claim.delivery_id
-        ])?;
-    } else {
-        conn.prepare_cached("UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?1")?
-            .execute([&claim.delivery_id])?;
-    }
+        .query_row(
+            params![
+                state.as_str(),
+                next,
+                a.started_at + a.duration_ms,
+                claim.delivery_id,
+                claim.lease_token
+            ],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?;
+    let (attempt_no, next_attempt_at) = match moved_on {
+        Some(attempts) => (attempts, next),
+        None => {
+            let attempts = conn
+                .prepare_cached(
+                    "UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?1 RETURNING attempts",
+                )?
+                .query_row([&claim.delivery_id], |r| r.get::<_, i64>(0))?;
+            (attempts, None)
+        }
+    };
 
     let (response, truncated) = match &a.outcome {
         Outcome::Responded {

@@ -18,6 +18,8 @@ use crate::store::{StoreError, StoreResult};
 
 /// Most jobs committed together; bounds the time one commit takes.
 const MAX_BATCH: usize = 512;
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// One unit of work for the writer thread, run inside its current transaction.
 trait Job: Send {
@@ -54,19 +56,31 @@ where
 }
 
 #[derive(Clone)]
-pub struct Writer(mpsc::Sender<Box<dyn Job>>);
+pub struct Writer {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+    /// Dropped with the last `Writer`, which stops the checkpointer.
+    _checkpointer: std::sync::Arc<std::sync::mpsc::Sender<()>>,
+}
 
 impl Writer {
     /// Opens a second connection to the (already migrated) database file and starts the thread.
     /// The thread ends when the last `Writer` handle is dropped.
     pub fn spawn(path: &Path) -> StoreResult<Self> {
         let conn = open(path)?;
+        // Checkpoints copy the WAL back into the database file; left to the committing
+        // connection they run inside a commit, on the hot path. A thread of their own does them.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpoints = open(path)?;
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx))
-            .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self(tx))
+        let (stop, stopped) = std::sync::mpsc::channel();
+        spawn("sqlite-writer", move || run(conn, rx))?;
+        spawn("sqlite-checkpoint", move || {
+            checkpoint(checkpoints, stopped)
+        })?;
+        Ok(Self {
+            jobs: tx,
+            _checkpointer: std::sync::Arc::new(stop),
+        })
     }
 
     /// Runs `work` in the next group commit and returns its result once that commit is on disk.
@@ -83,8 +97,27 @@ impl Writer {
             done: None,
             reply,
         });
-        self.0.send(job).await.map_err(|_| gone())?;
+        self.jobs.send(job).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
+    }
+}
+
+fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> StoreResult<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(body)
+        .map(drop)
+        .map_err(|e| StoreError::Internal(format!("cannot start the {name} thread: {e}")))
+}
+
+/// Every [`CHECKPOINT_EVERY`], copies committed WAL frames into the database file without
+/// blocking the writer (PASSIVE), so the WAL is reused instead of growing.
+fn checkpoint(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "WAL checkpoint failed; will try again");
+        }
     }
 }
 
