@@ -10,6 +10,7 @@ mod history;
 mod queue;
 mod retention;
 mod rows;
+mod wal;
 mod webhooks;
 mod writer;
 

@@ -7,6 +7,11 @@
 //! Why a thread and not an async pool: the profile of the first version was dominated by
 //! per-statement hand-offs between the async runtime and the driver's worker thread. Here a
 //! whole batch crosses threads once.
+//!
+//! The fsync that makes a commit durable is the slowest part of a batch, so it is pipelined:
+//! the writer commits without syncing and hands the batch to the WAL syncer (see `wal`), which
+//! syncs the WAL file and only then answers the batch's callers, while the writer already runs
+//! the next batch.
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,15 +19,14 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use super::wal::{self, Syncer};
 use crate::store::{StoreError, StoreResult};
 
 /// Most jobs committed together; bounds the time one commit takes.
 const MAX_BATCH: usize = 512;
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// One unit of work for the writer thread, run inside its current transaction.
-trait Job: Send {
+pub(super) trait Job: Send {
     fn run(&mut self, conn: &Connection) -> StoreResult<()>;
     fn answer(self: Box<Self>);
     fn fail(self: Box<Self>, error: &StoreError);
@@ -68,14 +72,18 @@ impl Writer {
     pub fn spawn(path: &Path) -> StoreResult<Self> {
         let conn = open(path)?;
         // Checkpoints copy the WAL back into the database file; left to the committing
-        // connection they run inside a commit, on the hot path. A thread of their own does them.
+        // connection they run inside a commit, on the hot path. A thread of their own does them
+        // (with synchronous=FULL, so the database file is synced before the WAL is reused).
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // The syncer makes each commit durable before its callers hear of it (see above).
+        conn.pragma_update(None, "synchronous", "OFF")?;
+        let syncer = Syncer::spawn(path, &conn)?;
         let checkpoints = open(path)?;
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         let (stop, stopped) = std::sync::mpsc::channel();
-        spawn("sqlite-writer", move || run(conn, rx))?;
+        spawn("sqlite-writer", move || run(conn, rx, syncer))?;
         spawn("sqlite-checkpoint", move || {
-            checkpoint(checkpoints, stopped)
+            wal::checkpoint(checkpoints, stopped)
         })?;
         Ok(Self {
             jobs: tx,
@@ -102,7 +110,7 @@ impl Writer {
     }
 }
 
-fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> StoreResult<()> {
+pub(super) fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> StoreResult<()> {
     std::thread::Builder::new()
         .name(name.into())
         .spawn(body)
@@ -110,18 +118,7 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> StoreResult<()> {
         .map_err(|e| StoreError::Internal(format!("cannot start the {name} thread: {e}")))
 }
 
-/// Every [`CHECKPOINT_EVERY`], copies committed WAL frames into the database file without
-/// blocking the writer (PASSIVE), so the WAL is reused instead of growing.
-fn checkpoint(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
-    use std::sync::mpsc::RecvTimeoutError;
-    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "WAL checkpoint failed; will try again");
-        }
-    }
-}
-
-fn open(path: &Path) -> StoreResult<Connection> {
+pub(super) fn open(path: &Path) -> StoreResult<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_secs(10))?;
@@ -132,7 +129,7 @@ fn open(path: &Path) -> StoreResult<Connection> {
     Ok(conn)
 }
 
-fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
+fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Box<dyn Job>>, syncer: Syncer) {
     while let Some(first) = jobs.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -142,19 +139,23 @@ fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         match apply(&mut conn, &mut batch) {
-            Ok(()) => batch.into_iter().for_each(Job::answer),
+            Ok(()) => syncer.answer_when_durable(batch),
             // One bad job must not fail its neighbours: retry each on its own.
             Err(_) if batch.len() > 1 => {
                 for job in batch {
                     let mut single = [job];
                     match apply(&mut conn, &mut single) {
-                        Ok(()) => single.into_iter().for_each(Job::answer),
+                        Ok(()) => syncer.answer_when_durable(Vec::from(single)),
                         Err(e) => single.into_iter().for_each(|job| job.fail(&e)),
                     }
                 }
             }
             Err(e) => batch.into_iter().for_each(|job| job.fail(&e)),
         }
+    }
+    // Whatever closes last checkpoints the WAL into the database file: do it safely.
+    if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
+        tracing::warn!(error = %e, "could not restore synchronous=FULL on the writer");
     }
 }
 
