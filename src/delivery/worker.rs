@@ -5,7 +5,7 @@
 //! and a per-webhook cap. Webhooks at their cap are skipped by the claim, so a hanging receiver
 //! ties up at most its own share of the workers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Deliverer;
 use crate::domain::ids;
-use crate::store::ClaimRequest;
+use crate::domain::time::Millis;
+use crate::store::{ClaimRequest, Claimed};
 
 /// The most deliveries one claim takes.
 const CLAIM_BATCH: usize = 128;
@@ -31,6 +32,12 @@ pub struct Worker {
     lease: Duration,
     grace: Duration,
     in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    /// Claimed deliveries whose webhook was at its in-flight cap, with their lease's end: they
+    /// start as slots free up, instead of being given back and claimed again (which doubled the
+    /// queue's writes when one webhook received a burst).
+    waiting: Mutex<VecDeque<(Claimed, Millis)>>,
+    /// How long an attempt may take: a waiting delivery starts only if its lease outlasts this.
+    timeout: Duration,
 }
 
 impl Worker {
@@ -51,6 +58,8 @@ impl Worker {
             lease: limits.delivery_timeout + limits.lease_margin,
             grace: limits.delivery_timeout + Duration::from_secs(1),
             in_flight: Arc::default(),
+            waiting: Mutex::default(),
+            timeout: limits.delivery_timeout,
         }
     }
 
@@ -79,20 +88,24 @@ impl Worker {
         self.drain(tasks).await;
     }
 
-    /// Claims as much as there is room for and starts an attempt for each; `None` on a store error.
+    /// Starts waiting deliveries that have a slot now, then claims as much as there is room for
+    /// and starts an attempt for each; `None` on a store error.
     async fn claim_and_spawn(&self, tasks: &mut JoinSet<()>) -> Option<usize> {
+        let now = self.deliverer.clock.now();
+        let started = self.start_waiting(tasks, now).await;
+        let waiting = self.waiting_len();
         let room = self
             .max_in_flight
-            .saturating_sub(tasks.len())
+            .saturating_sub(tasks.len() + waiting)
             .min(CLAIM_BATCH);
         if room == 0 {
-            return Some(0);
+            return Some(started);
         }
-        let now = self.deliverer.clock.now();
+        let lease_until = now + self.lease.as_millis() as i64;
         let request = ClaimRequest {
             owner: self.owner.clone(),
             now,
-            lease_until: now + self.lease.as_millis() as i64,
+            lease_until,
             limit: room as u32,
             skip_webhooks: self.saturated(),
         };
@@ -104,28 +117,68 @@ impl Worker {
             }
         };
         let count = claims.len();
-        let mut no_room = Vec::new();
         for claim in claims {
-            if !self.take_slot(&claim.webhook_id) {
-                no_room.push(claim);
-                continue;
+            if self.take_slot(&claim.webhook_id) {
+                self.spawn_attempt(tasks, claim);
+            } else {
+                self.lock_waiting().push_back((claim, lease_until));
             }
-            let deliverer = self.deliverer.clone();
-            let in_flight = self.in_flight.clone();
-            tasks.spawn(async move {
-                let webhook_id = claim.webhook_id.clone();
-                let sent = || release_slot(&in_flight, &webhook_id);
-                if let Err(e) = deliverer.attempt_then(claim, sent).await {
-                    tracing::error!(webhook = %webhook_id, error = %e, "an attempt could not be recorded");
+        }
+        Some(started + count)
+    }
+
+    /// Starts the waiting deliveries whose webhook has a free slot. One whose lease would run
+    /// out during the attempt is given back instead, so no other worker can take it mid-send.
+    async fn start_waiting(&self, tasks: &mut JoinSet<()>, now: Millis) -> usize {
+        let latest_start = now + self.timeout.as_millis() as i64;
+        let mut expiring = Vec::new();
+        let mut started = 0;
+        let ready: Vec<Claimed> = {
+            let mut waiting = self.lock_waiting();
+            let mut ready = Vec::new();
+            waiting.retain_mut(|(claim, lease_until)| {
+                if *lease_until <= latest_start {
+                    expiring.push(claim.clone());
+                    false
+                } else if self.take_slot(&claim.webhook_id) {
+                    ready.push(claim.clone());
+                    false
+                } else {
+                    true
                 }
             });
+            ready
+        };
+        for claim in ready {
+            self.spawn_attempt(tasks, claim);
+            started += 1;
         }
-        if !no_room.is_empty()
-            && let Err(e) = self.deliverer.store.release(&no_room, now).await
+        if !expiring.is_empty()
+            && let Err(e) = self.deliverer.store.release(&expiring, now).await
         {
             tracing::warn!(error = %e, "releasing deliveries failed; their leases will expire");
         }
-        Some(count - no_room.len())
+        started
+    }
+
+    fn spawn_attempt(&self, tasks: &mut JoinSet<()>, claim: Claimed) {
+        let deliverer = self.deliverer.clone();
+        let in_flight = self.in_flight.clone();
+        tasks.spawn(async move {
+            let webhook_id = claim.webhook_id.clone();
+            let sent = || release_slot(&in_flight, &webhook_id);
+            if let Err(e) = deliverer.attempt_then(claim, sent).await {
+                tracing::error!(webhook = %webhook_id, error = %e, "an attempt could not be recorded");
+            }
+        });
+    }
+
+    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, VecDeque<(Claimed, Millis)>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn waiting_len(&self) -> usize {
+        self.lock_waiting().len()
     }
 
     fn saturated(&self) -> Vec<String> {
