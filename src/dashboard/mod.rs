@@ -19,11 +19,11 @@ mod webhooks;
 
 use askama::Template;
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use crate::http::{ApiError, AppState};
+use crate::http::{ApiError, AppState, with_page_headers};
 use crate::store::StoreError;
 
 /// The dashboard's routes; the caller adds the state.
@@ -57,25 +57,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Pages may only load what the service itself serves: no inline script or style, no framing,
-/// forms post only here. Pages can show a secret, so nothing is cached.
-async fn security_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
-        headers
-            .entry(name)
-            .or_insert(HeaderValue::from_static(value));
-    };
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
-    set(headers, header::CACHE_CONTROL, "no-store");
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(headers, header::REFERRER_POLICY, "same-origin");
-    response
+/// forms post only here (the same headers as the API reference at `/docs`).
+async fn security_headers(response: Response) -> Response {
+    with_page_headers(response)
 }
 
 const STYLESHEET: &str = include_str!("assets/app.css");

@@ -13,6 +13,14 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
+    /// Every state, for the API's description of the field.
+    pub const ALL: [Self; 4] = [
+        Self::Pending,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -47,6 +55,9 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// Every trigger, for the API's description of the field.
+    pub const ALL: [Self; 4] = [Self::Scheduled, Self::Retry, Self::Manual, Self::Test];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Scheduled => "scheduled",
@@ -78,6 +89,15 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Every kind, for the API's description of an attempt's `error`.
+    pub const ALL: [Self; 5] = [
+        Self::Timeout,
+        Self::ConnectionError,
+        Self::DnsError,
+        Self::TlsError,
+        Self::BlockedAddress,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Timeout => "timeout",

@@ -134,6 +134,9 @@ pub enum DisabledReason {
 }
 
 impl DisabledReason {
+    /// Every reason, for the API's description of the field.
+    pub const ALL: [Self; 3] = [Self::Manual, Self::Failing, Self::Gone];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Manual => "manual",

@@ -11,10 +11,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 use super::AppState;
+use super::error::responses::{
+    AdminNotFound, BadRequest, Conflict, PayloadTooLarge, Unauthorized, Unavailable, Unprocessable,
+    UnsupportedMediaType,
+};
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, Path, QueryParams, hash_key};
+use super::events::EventTypeView;
+use super::extract::{ApiJson, PageParams, Path, QueryParams, hash_key};
 use super::views::{self, List};
 use crate::domain::event_type::{EventType, EventTypeDef};
 use crate::domain::ids;
@@ -52,13 +58,27 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-#[derive(Serialize)]
+/// One SpeakNode customer account.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Workspace)]
 pub struct WorkspaceView {
+    #[schema(example = "ws_5tYd0rKq8uPz")]
     id: String,
     name: String,
+    #[schema(format = DateTime)]
     created_at: String,
+    /// The workspace's first API key (`sk_…`): only in the answer to create, shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     api_key: Option<String>,
+}
+
+/// A new API key of a workspace, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct ApiKeyCreated {
+    #[schema(example = "key_3Jx9wQ2mB7sV")]
+    id: String,
+    api_key: String,
 }
 
 fn workspace_view(w: Workspace) -> WorkspaceView {
@@ -70,12 +90,32 @@ fn workspace_view(w: Workspace) -> WorkspaceView {
     }
 }
 
-#[derive(Deserialize)]
+/// A workspace to create. Optional here only so that a missing `name` is a 422.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewWorkspace)]
 pub struct WorkspaceBody {
+    /// 1 to 200 characters.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
     name: Option<String>,
 }
 
+/// Create a workspace
+///
+/// With a first API key, shown once in the answer.
+#[utoipa::path(post, path = "/api/v1/workspaces", operation_id = "create_workspace", tag = "Admin",
+    security(("admin_token" = [])),
+    request_body = WorkspaceBody,
+    responses(
+        (status = 201, description = "Created, with its API key", body = WorkspaceView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AdminNotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn create_workspace(
     State(state): State<AppState>,
     _: Admin,
@@ -108,6 +148,17 @@ pub async fn create_workspace(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// List workspaces
+#[utoipa::path(get, path = "/api/v1/workspaces", operation_id = "list_workspaces", tag = "Admin",
+    security(("admin_token" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of workspaces", body = List<WorkspaceView>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AdminNotFound),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn list_workspaces(
     State(state): State<AppState>,
     _: Admin,
@@ -117,11 +168,21 @@ pub async fn list_workspaces(
     Ok(Json(views::list(page, workspace_view)))
 }
 
+/// Create an API key
+#[utoipa::path(post, path = "/api/v1/workspaces/{id}/api-keys", operation_id = "create_api_key", tag = "Admin",
+    security(("admin_token" = [])),
+    params(("id" = String, Path, description = "The workspace's id (`ws_…`)")),
+    responses(
+        (status = 201, description = "Created; the key is shown only here", body = ApiKeyCreated),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AdminNotFound),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn create_api_key(
     State(state): State<AppState>,
     _: Admin,
     Path(workspace_id): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
     if state.store.workspace(&workspace_id).await?.is_none() {
         return Err(ApiError::not_found("workspace"));
     }
@@ -132,10 +193,23 @@ pub async fn create_api_key(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({"id": id, "api_key": key})),
+        Json(ApiKeyCreated { id, api_key: key }),
     ))
 }
 
+/// Revoke an API key
+#[utoipa::path(delete, path = "/api/v1/workspaces/{id}/api-keys/{key_id}", operation_id = "revoke_api_key", tag = "Admin",
+    security(("admin_token" = [])),
+    params(
+        ("id" = String, Path, description = "The workspace's id (`ws_…`)"),
+        ("key_id" = String, Path, description = "The key's id (`key_…`)"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AdminNotFound),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     _: Admin,
@@ -152,20 +226,44 @@ pub async fn revoke_api_key(
     }
 }
 
-#[derive(Deserialize)]
+/// An event type to register. Fields are optional here only so that a missing one is a 422.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewEventType)]
 pub struct EventTypeBody {
+    #[schema(value_type = String, required = true, example = "CallTransferred")]
     name: Option<String>,
+    /// At most 1000 characters.
+    #[schema(value_type = String, required = false, max_length = 1000, default = "")]
     description: Option<String>,
+    /// The JSON Schema that events' `data` must follow.
+    #[schema(value_type = Value, required = true)]
     schema: Option<Value>,
+    /// Must be valid against `schema`.
+    #[schema(value_type = Value, required = true)]
     example: Option<Value>,
 }
 
+/// Register an event type
+#[utoipa::path(post, path = "/api/v1/event-types", operation_id = "create_event_type", tag = "Admin",
+    security(("admin_token" = [])),
+    request_body = EventTypeBody,
+    responses(
+        (status = 201, description = "Registered", body = EventTypeView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AdminNotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn create_event_type(
     State(state): State<AppState>,
     _: Admin,
     ApiJson { value: body, .. }: ApiJson<EventTypeBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<EventTypeView>)> {
     let def = EventTypeDef {
         name: body
             .name
@@ -197,7 +295,12 @@ pub async fn create_event_type(
         );
     }
     state.registry.insert(compiled);
-    let view = serde_json::json!({"name": def.name, "description": def.description, "schema": def.schema, "example": def.example});
+    let view = EventTypeView {
+        name: def.name,
+        description: def.description,
+        schema: def.schema,
+        example: def.example,
+    };
     Ok((StatusCode::CREATED, Json(view)))
 }
 

@@ -1,24 +1,43 @@
 //! The one error shape of the API: `{"error": {"code", "message", "field"}}` with its status.
 //! Store errors, validation failures and extractor rejections all become an [`ApiError`] here,
-//! and nowhere else.
+//! and nowhere else. The OpenAPI document describes the body with the same types that write it.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::validation::{Invalid, InvalidKind};
 use crate::store::StoreError;
 
+/// Every `code` an error body can carry: the contract's codes, plus `method_not_allowed`,
+/// `unavailable` (the database does not answer) and `internal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    BlockedAddress,
+    Unavailable,
+    Internal,
+}
+
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -33,13 +52,13 @@ impl ApiError {
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
     }
 
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "A valid API key is required: send it as 'Authorization: Bearer <key>'.",
         )
     }
@@ -47,31 +66,31 @@ impl ApiError {
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             format!("No such {what} in this workspace."),
         )
     }
 
     pub fn route_not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "No such route.")
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "No such route.")
     }
 
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "This route does not take that method.",
         )
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", message)
+        Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
     }
 
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("The request body is larger than the limit of {limit} bytes."),
         )
     }
@@ -79,7 +98,7 @@ impl ApiError {
     pub fn unsupported_media_type() -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "The request body must be JSON, sent with 'Content-Type: application/json'.",
         )
     }
@@ -91,20 +110,24 @@ impl ApiError {
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "The database is unavailable; nothing was changed. Try again shortly.",
         )
     }
 
     /// 503 with a specific reason: the service cannot do it right now, and nothing changed.
     pub fn unavailable_because(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            message,
+        )
     }
 
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "Something went wrong on our side.",
         )
     }
@@ -113,8 +136,8 @@ impl ApiError {
 impl From<Invalid> for ApiError {
     fn from(invalid: Invalid) -> Self {
         let code = match invalid.kind {
-            InvalidKind::ValidationFailed => "validation_failed",
-            InvalidKind::BlockedAddress => "blocked_address",
+            InvalidKind::ValidationFailed => ErrorCode::ValidationFailed,
+            InvalidKind::BlockedAddress => ErrorCode::BlockedAddress,
         };
         let message = format!("{} {}", invalid.field, invalid.message);
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(invalid.field)
@@ -137,30 +160,121 @@ impl From<StoreError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Detail<'a>,
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct Detail<'a> {
-    code: &'a str,
-    message: &'a str,
+/// What went wrong.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    /// A sentence for people; match on `code`, not on this.
+    pub message: String,
+    /// The one field at fault, as a dotted path (`url`, `data.transcript[0].role`), when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    #[schema(nullable = false)]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn body(self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+            },
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: Detail {
-                code: self.code,
-                message: &self.message,
-                field: self.field.as_deref(),
-            },
-        };
-        (self.status, axum::Json(body)).into_response()
+        (self.status, axum::Json(self.body())).into_response()
     }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The error answers the OpenAPI document shares between routes, one per status: each is an
+/// [`ErrorBody`], with an example written by the same constructor the handlers call.
+pub mod responses {
+    use utoipa::ToSchema;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, response::Response};
+
+    use super::{ApiError, ErrorBody};
+
+    fn described(description: &str, example: ApiError) -> RefOr<Response> {
+        let content = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name(ErrorBody::name())))
+            .example(serde_json::to_value(example.body()).ok())
+            .build();
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", content)
+            .build()
+            .into()
+    }
+
+    /// Declares a reusable response: `Name => (description, example error)`.
+    macro_rules! error_responses {
+        ($($name:ident => ($description:expr, $example:expr),)*) => {$(
+            pub struct $name;
+
+            impl<'r> utoipa::ToResponse<'r> for $name {
+                fn response() -> (&'r str, RefOr<Response>) {
+                    (stringify!($name), described($description, $example))
+                }
+            }
+        )*};
+    }
+
+    error_responses! {
+        BadRequest => (
+            "`bad_request`: the body is not a JSON object, is malformed, has an unknown field or \
+             a value of the wrong JSON type, or the path cannot be read.",
+            ApiError::bad_request("The request body must be a JSON object.")
+        ),
+        Unauthorized => (
+            "`unauthorized`: the key is missing or wrong (admin routes: anything but the admin \
+             token, including a workspace's API key).",
+            ApiError::unauthorized()
+        ),
+        NotFound => (
+            "`not_found`: no such resource in this workspace (another workspace's ids are not \
+             found either).",
+            ApiError::not_found("webhook")
+        ),
+        AdminNotFound => (
+            "`not_found`: the admin routes do not exist while `SPEAKNODE_ADMIN_TOKEN` is unset, \
+             or there is no such resource.",
+            ApiError::route_not_found()
+        ),
+        Conflict => (
+            "`conflict`: a uniqueness rule.",
+            ApiError::conflict("This Idempotency-Key was already used with a different request body.")
+                .with_field("Idempotency-Key")
+        ),
+        PayloadTooLarge => (
+            "`payload_too_large`: the body is over `SPEAKNODE_MAX_PAYLOAD_BYTES`.",
+            ApiError::payload_too_large(1_048_576)
+        ),
+        UnsupportedMediaType => (
+            "`unsupported_media_type`: the body is not sent as `application/json`.",
+            ApiError::unsupported_media_type()
+        ),
+        Unprocessable => (
+            "`validation_failed` (a missing or invalid value; `field` names it) or \
+             `blocked_address` (a URL on a loopback, private or otherwise blocked address).",
+            ApiError::invalid("url", "is required")
+        ),
+        Unavailable => (
+            "`unavailable`: the database does not answer (or the service cannot do it now); \
+             nothing was changed. Try again shortly.",
+            ApiError::unavailable()
+        ),
+    }
+}

@@ -7,10 +7,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 use super::AppState;
+use super::error::responses::{
+    BadRequest, Conflict, NotFound, PayloadTooLarge, Unauthorized, Unavailable, Unprocessable,
+    UnsupportedMediaType,
+};
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, Path, QueryParams, WorkspaceId};
+use super::extract::{ApiJson, PageParams, Path, QueryParams, WorkspaceId};
 use super::views::{self, EventAccepted, EventListItem, EventView, List};
 use crate::domain::ids;
 use crate::domain::time::rfc3339;
@@ -20,11 +25,20 @@ use crate::store::{Idempotency, Ingested, NewEvent};
 const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 
-#[derive(Deserialize)]
+/// An event to emit. Fields are optional here only so that a missing one is answered 422 naming
+/// it, rather than 400 from the JSON parser.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewEvent)]
 pub struct EventBody {
+    /// A registered event type.
     #[serde(rename = "type")]
+    #[schema(value_type = String, required = true, example = "SessionStarted")]
     event_type: Option<String>,
+    /// Valid against the type's JSON Schema (see `GET /api/v1/event-types`).
+    #[schema(value_type = Object, required = true, example = json!({
+        "session_id": "sess_41aa", "agent_id": "agent_support_en",
+        "started_at": "2026-11-26T16:58:01Z"}))]
     data: Option<Box<RawValue>>,
 }
 
@@ -59,6 +73,26 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(key.to_string()))
 }
 
+/// Emit an event
+///
+/// Answered only once the event and all its deliveries are durably stored. With an
+/// `Idempotency-Key`, a repeat of the same request within 24 hours answers the first response
+/// again and creates no new event. A `data` that is not a JSON object is a 400.
+#[utoipa::path(post, path = "/api/v1/events", operation_id = "create_event", tag = "Events",
+    security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1 to 255 visible ASCII characters; makes retries of this request safe")),
+    request_body = EventBody,
+    responses(
+        (status = 202, description = "Accepted and stored", body = EventAccepted),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
@@ -119,6 +153,19 @@ pub async fn create(
     }
 }
 
+/// List events
+#[utoipa::path(get, path = "/api/v1/events", operation_id = "list_events", tag = "Events",
+    security(("api_key" = [])),
+    params(
+        PageParams,
+        ("type" = Option<String>, Query, description = "Only events of this type"),
+    ),
+    responses(
+        (status = 200, description = "A page of events, newest first", body = List<EventListItem>),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
@@ -132,6 +179,18 @@ pub async fn list(
     Ok(Json(views::list(events, views::event_list_item)))
 }
 
+/// Get an event
+///
+/// With its `data` and the state of each of its deliveries.
+#[utoipa::path(get, path = "/api/v1/events/{id}", operation_id = "get_event", tag = "Events",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The event's id (`evt_…`)")),
+    responses(
+        (status = 200, description = "The event", body = EventView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
@@ -145,14 +204,29 @@ pub async fn get(
     Ok(Json(views::event(event, deliveries)))
 }
 
-#[derive(Serialize)]
+/// A named kind of event, with the JSON Schema its `data` follows and an example.
+#[derive(Serialize, ToSchema)]
+#[schema(as = EventType)]
 pub struct EventTypeView {
-    name: String,
-    description: String,
-    schema: Value,
-    example: Value,
+    #[schema(example = "ConversationComplete")]
+    pub name: String,
+    pub description: String,
+    /// The JSON Schema that `data` must follow.
+    #[schema(value_type = Value)]
+    pub schema: Value,
+    /// Valid against `schema`; test sends deliver it.
+    #[schema(value_type = Value)]
+    pub example: Value,
 }
 
+/// List event types
+#[utoipa::path(get, path = "/api/v1/event-types", operation_id = "list_event_types", tag = "Events",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Every registered type, on one page", body = List<EventTypeView>),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn event_types(
     State(state): State<AppState>,
     _: WorkspaceId,

@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::ApiError;
@@ -157,6 +158,22 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
         }
         Ok(Self(params))
     }
+}
+
+/// `?limit=` and `?cursor=` as the OpenAPI document describes them; [`QueryParams::page`] is what
+/// reads them (by hand, so that a bad value is a 422 naming it).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(
+    dead_code,
+    reason = "only describes the parameters; `QueryParams::page` reads them"
+)]
+pub struct PageParams {
+    /// How many items to answer, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 impl QueryParams {

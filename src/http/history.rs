@@ -4,13 +4,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::AppState;
+use super::error::responses::{
+    BadRequest, NotFound, PayloadTooLarge, Unauthorized, Unavailable, Unprocessable,
+    UnsupportedMediaType,
+};
 use super::error::{ApiError, ApiResult};
 use super::events::payload;
-use super::extract::{ApiJson, Path, QueryParams, WorkspaceId};
-use super::views::{self, AttemptView, List};
+use super::extract::{ApiJson, PageParams, Path, QueryParams, WorkspaceId};
+use super::views::{self, AttemptView, List, RetryAccepted};
 use crate::domain::ids;
 use crate::domain::time::rfc3339;
 use crate::store::{Attempt, AttemptFilter, NewTestDelivery};
@@ -37,6 +41,26 @@ fn filter(query: &QueryParams) -> ApiResult<AttemptFilter> {
     })
 }
 
+/// List a webhook's Request History
+///
+/// Its attempts, newest first.
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/attempts", operation_id = "list_attempts", tag = "Request History",
+    security(("api_key" = [])),
+    params(
+        ("id" = String, Path, description = "The webhook's id (`wh_…`)"),
+        PageParams,
+        ("status" = Option<String>, Query, description = "`succeeded` or `failed`"),
+        ("event_type" = Option<String>, Query, description = "Only attempts of this event type"),
+        ("since" = Option<String>, Query, format = DateTime, description = "Only attempts at or after this RFC 3339 time"),
+        ("until" = Option<String>, Query, format = DateTime, description = "Only attempts before this RFC 3339 time"),
+    ),
+    responses(
+        (status = 200, description = "A page of attempts", body = List<AttemptView>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
@@ -52,6 +76,19 @@ pub async fn list(
     Ok(Json(views::list(attempts, views::attempt)))
 }
 
+/// Get an attempt
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/attempts/{attempt_id}", operation_id = "get_attempt", tag = "Request History",
+    security(("api_key" = [])),
+    params(
+        ("id" = String, Path, description = "The webhook's id (`wh_…`)"),
+        ("attempt_id" = String, Path, description = "The attempt's id (`att_…`)"),
+    ),
+    responses(
+        (status = 200, description = "The attempt", body = AttemptView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
@@ -65,31 +102,64 @@ pub async fn get(
     Ok(Json(views::attempt(attempt)))
 }
 
+/// Retry an attempt's delivery
+///
+/// One more attempt of that delivery, now (trigger `manual`), whatever its state.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/attempts/{attempt_id}/retry", operation_id = "retry_attempt", tag = "Request History",
+    security(("api_key" = [])),
+    params(
+        ("id" = String, Path, description = "The webhook's id (`wh_…`)"),
+        ("attempt_id" = String, Path, description = "The attempt's id (`att_…`)"),
+    ),
+    responses(
+        (status = 202, description = "The delivery is due now", body = RetryAccepted),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn retry(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
     Path((id, attempt_id)): Path<(String, String)>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<RetryAccepted>)> {
     let delivery_id = state
         .store
         .retry_delivery(&workspace_id, &id, &attempt_id, state.clock.now())
         .await?
         .ok_or_else(|| ApiError::not_found("attempt"))?;
     state.wake.notify_one();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"delivery_id": delivery_id})),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(RetryAccepted { delivery_id })))
 }
 
-#[derive(Deserialize)]
+/// Which event type's example to send. Optional here only so that a missing one is a 422.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TestSend)]
 pub struct TestBody {
+    /// A registered event type; the webhook need not subscribe to it.
+    #[schema(value_type = String, required = true, example = "ConversationComplete")]
     event_type: Option<String>,
 }
 
-/// Sends the type's example to the webhook now, as a real signed delivery, and answers with the
-/// attempt. The type need not be subscribed, and no event appears in `/events`.
+/// Send a test event
+///
+/// Sends the type's example to the webhook now as a real signed delivery (trigger `test`), waits
+/// for it, and answers with the attempt, whatever the receiver answered. The webhook need not
+/// subscribe to the type, and no event appears in `/api/v1/events`.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", operation_id = "send_test_event", tag = "Webhooks",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The webhook's id (`wh_…`)")),
+    request_body = TestBody,
+    responses(
+        (status = 200, description = "The attempt that was made", body = AttemptView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn test_send(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,

@@ -1,11 +1,17 @@
-//! The JSON API under `/api/v1` and the operations routes. This is the only layer that knows
-//! about status codes; handlers parse input into domain types and call the store.
+//! The JSON API under `/api/v1`, the operations routes and the API's own description (the
+//! OpenAPI document and the `/docs` page). This is the only layer that knows about status codes;
+//! handlers parse input into domain types and call the store.
+//!
+//! Every route is registered from one table ([`api_routes`], [`ops_routes`]); a test checks that
+//! the OpenAPI document describes each of them, and nothing else.
 
 mod admin;
+mod docs;
 mod error;
 mod events;
 mod extract;
 mod history;
+mod openapi;
 mod ops;
 mod recover;
 mod views;
@@ -14,10 +20,13 @@ mod webhooks;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodFilter, MethodRouter, on};
 use tokio::sync::Notify;
 
 pub use admin::reload_event_types;
+pub use docs::with_page_headers;
 pub use error::{ApiError, ApiResult};
 pub use extract::hash_key;
 pub use history::send_test_event;
@@ -41,43 +50,93 @@ pub struct AppState {
     pub wake: Arc<Notify>,
 }
 
+/// One route: a method and a path (axum's syntax, which is also OpenAPI's) and its handler.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone())
+        .unwrap_or_else(|_| panic!("{method} {path}: axum cannot route this method"));
+    Route {
+        method,
+        path,
+        handler: on(filter, handler),
+    }
+}
+
+/// The JSON API, and the API's description. A route added here needs `#[utoipa::path]` on its
+/// handler and the handler in `paths(...)` in `openapi.rs`, or the route-coverage test fails.
+pub fn api_routes() -> Vec<Route> {
+    use Method as M;
+    vec![
+        route(M::POST, "/api/v1/webhooks", webhooks::create),
+        route(M::GET, "/api/v1/webhooks", webhooks::list),
+        route(M::GET, "/api/v1/webhooks/{id}", webhooks::get),
+        route(M::PATCH, "/api/v1/webhooks/{id}", webhooks::update),
+        route(M::DELETE, "/api/v1/webhooks/{id}", webhooks::delete),
+        route(M::GET, "/api/v1/webhooks/{id}/secret", webhooks::secret),
+        route(
+            M::POST,
+            "/api/v1/webhooks/{id}/secret/rotate",
+            webhooks::rotate,
+        ),
+        route(M::POST, "/api/v1/webhooks/{id}/test", history::test_send),
+        route(M::GET, "/api/v1/webhooks/{id}/attempts", history::list),
+        route(
+            M::GET,
+            "/api/v1/webhooks/{id}/attempts/{attempt_id}",
+            history::get,
+        ),
+        route(
+            M::POST,
+            "/api/v1/webhooks/{id}/attempts/{attempt_id}/retry",
+            history::retry,
+        ),
+        route(M::POST, "/api/v1/webhooks/{id}/recover", recover::recover),
+        route(M::POST, "/api/v1/events", events::create),
+        route(M::GET, "/api/v1/events", events::list),
+        route(M::GET, "/api/v1/events/{id}", events::get),
+        route(M::GET, "/api/v1/event-types", events::event_types),
+        route(M::POST, "/api/v1/event-types", admin::create_event_type),
+        route(M::POST, "/api/v1/workspaces", admin::create_workspace),
+        route(M::GET, "/api/v1/workspaces", admin::list_workspaces),
+        route(
+            M::POST,
+            "/api/v1/workspaces/{id}/api-keys",
+            admin::create_api_key,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/workspaces/{id}/api-keys/{key_id}",
+            admin::revoke_api_key,
+        ),
+        route(M::GET, "/api/v1/openapi.json", openapi::serve_document),
+        route(M::GET, "/docs", docs::page),
+    ]
+}
+
+/// The routes every process serves, a worker-only one too.
+pub fn ops_routes() -> Vec<Route> {
+    vec![route(Method::GET, "/healthz", ops::healthz)]
+}
+
+/// A router of the given routes; two methods on one path share its entry.
+fn router_of(routes: Vec<Route>) -> Router<AppState> {
+    routes
+        .into_iter()
+        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
+}
+
 /// The JSON API and the operations routes.
 pub fn api_router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/webhooks", post(webhooks::create).get(webhooks::list))
-        .route(
-            "/webhooks/{id}",
-            get(webhooks::get)
-                .patch(webhooks::update)
-                .delete(webhooks::delete),
-        )
-        .route("/webhooks/{id}/secret", get(webhooks::secret))
-        .route("/webhooks/{id}/secret/rotate", post(webhooks::rotate))
-        .route("/webhooks/{id}/test", post(history::test_send))
-        .route("/webhooks/{id}/attempts", get(history::list))
-        .route("/webhooks/{id}/attempts/{attempt_id}", get(history::get))
-        .route(
-            "/webhooks/{id}/attempts/{attempt_id}/retry",
-            post(history::retry),
-        )
-        .route("/events", post(events::create).get(events::list))
-        .route("/events/{id}", get(events::get))
-        .route("/webhooks/{id}/recover", post(recover::recover))
-        .route(
-            "/event-types",
-            get(events::event_types).post(admin::create_event_type),
-        )
-        .route(
-            "/workspaces",
-            post(admin::create_workspace).get(admin::list_workspaces),
-        )
-        .route("/workspaces/{id}/api-keys", post(admin::create_api_key))
-        .route(
-            "/workspaces/{id}/api-keys/{key_id}",
-            axum::routing::delete(admin::revoke_api_key),
-        );
-    Router::new()
-        .nest("/api/v1", api)
+    router_of(api_routes())
         .merge(ops_router())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
@@ -98,5 +157,5 @@ pub async fn refuse_nul_in_paths(
 
 /// The routes a worker-only process still serves.
 pub fn ops_router() -> Router<AppState> {
-    Router::new().route("/healthz", get(ops::healthz))
+    router_of(ops_routes())
 }

@@ -1,16 +1,21 @@
 //! How records read on the wire. Timestamps are RFC 3339 UTC; payloads are embedded as the exact
-//! JSON that was sent.
+//! JSON that was sent. Each view is also its schema in the OpenAPI document (`ToSchema`).
 
 use serde::Serialize;
 use serde_json::value::RawValue;
+use utoipa::ToSchema;
 
 use super::extract::encode_cursor;
+use super::openapi::enums;
 use crate::domain::time::{Millis, rfc3339};
 use crate::store::{Attempt, DeliverySummary, Event, Page, Webhook};
 
-#[derive(Serialize)]
+/// One page of a list, newest first.
+#[derive(Serialize, ToSchema)]
 pub struct List<T> {
     pub data: Vec<T>,
+    /// Pass as `?cursor=` for the next page; null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -33,17 +38,28 @@ pub fn raw_json(text: &str) -> Box<RawValue> {
         .unwrap_or_else(|_| Box::<RawValue>::default())
 }
 
-#[derive(Serialize)]
+/// A webhook: where to send which event types.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Webhook)]
 pub struct WebhookView {
+    #[schema(example = "wh_2Vb8kQ4hN1xZ")]
     pub id: String,
+    #[schema(example = "https://example.com/hooks")]
     pub url: String,
     pub description: String,
+    #[schema(example = json!(["ConversationComplete"]))]
     pub event_types: Vec<String>,
     pub enabled: bool,
+    /// Null while enabled; else why not.
+    #[schema(schema_with = enums::disabled_reason)]
     pub disabled_reason: Option<&'static str>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
+    /// The signing secret (`whsec_…`): only in the answer to create.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub secret: Option<String>,
 }
 
@@ -61,22 +77,35 @@ pub fn webhook(w: Webhook) -> WebhookView {
     }
 }
 
-#[derive(Serialize)]
+/// One HTTP request of a delivery: an entry of the Request History.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Attempt)]
 pub struct AttemptView {
     pub id: String,
     pub webhook_id: String,
     pub delivery_id: String,
     pub event_id: String,
     pub event_type: String,
+    /// 1 for the first attempt of the delivery.
+    #[schema(minimum = 1)]
     pub attempt: u32,
+    #[schema(schema_with = enums::trigger)]
     pub trigger: &'static str,
+    #[schema(format = DateTime)]
     pub timestamp: String,
+    /// Null when no response came; then `error` says why.
     pub http_status: Option<u16>,
+    #[schema(schema_with = enums::failure)]
     pub error: Option<String>,
     pub duration_ms: i64,
+    /// The JSON body that was sent.
+    #[schema(value_type = Object)]
     pub payload: Box<RawValue>,
+    /// The first 64 KiB of the body that came back.
     pub response: String,
     pub response_truncated: bool,
+    /// When the follow-up attempt was scheduled, if one was.
+    #[schema(format = DateTime)]
     pub next_attempt_at: Option<String>,
 }
 
@@ -111,12 +140,16 @@ fn event_data(payload: &str) -> Box<RawValue> {
         .unwrap_or_else(|_| raw_json("null"))
 }
 
-#[derive(Serialize)]
+/// An event that was stored with all its deliveries.
+#[derive(Serialize, ToSchema)]
 pub struct EventAccepted {
+    #[schema(example = "evt_7Qm2pX9cL0aT")]
     pub id: String,
     #[serde(rename = "type")]
     pub event_type: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    /// How many webhooks it will be delivered to.
     pub deliveries: u32,
 }
 
@@ -129,22 +162,31 @@ pub fn event_accepted(e: &Event) -> EventAccepted {
     }
 }
 
-#[derive(Serialize)]
+/// An event with its deliveries.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Event)]
 pub struct EventView {
     pub id: String,
     #[serde(rename = "type")]
     pub event_type: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    /// The event's data, exactly as it was emitted.
+    #[schema(value_type = Object)]
     pub data: Box<RawValue>,
     pub deliveries: Vec<DeliveryView>,
 }
 
-#[derive(Serialize)]
+/// An event as lists show it: with the number of its deliveries.
+#[derive(Serialize, ToSchema)]
+#[schema(as = EventSummary)]
 pub struct EventListItem {
     pub id: String,
     #[serde(rename = "type")]
     pub event_type: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(value_type = Object)]
     pub data: Box<RawValue>,
     pub deliveries: u32,
 }
@@ -159,12 +201,17 @@ pub fn event_list_item(e: Event) -> EventListItem {
     }
 }
 
-#[derive(Serialize)]
+/// One event owed to one webhook.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Delivery)]
 pub struct DeliveryView {
     pub id: String,
     pub webhook_id: String,
+    #[schema(schema_with = enums::delivery_state)]
     pub state: &'static str,
+    /// Attempts made so far.
     pub attempts: u32,
+    #[schema(format = DateTime)]
     pub next_attempt_at: Option<String>,
 }
 
@@ -185,4 +232,23 @@ pub fn event(e: Event, deliveries: Vec<DeliverySummary>) -> EventView {
             })
             .collect(),
     }
+}
+
+/// A webhook's signing secret.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookSecret {
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    pub secret: String,
+}
+
+/// A delivery made due now for one more attempt.
+#[derive(Serialize, ToSchema)]
+pub struct RetryAccepted {
+    pub delivery_id: String,
+}
+
+/// How many failed deliveries were requeued.
+#[derive(Serialize, ToSchema)]
+pub struct Requeued {
+    pub requeued: u64,
 }

@@ -4,25 +4,74 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::AppState;
+use super::error::responses::{
+    BadRequest, NotFound, PayloadTooLarge, Unauthorized, Unavailable, Unprocessable,
+    UnsupportedMediaType,
+};
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, Path, QueryParams, WorkspaceId};
-use super::views::{self, List, WebhookView};
+use super::extract::{ApiJson, PageParams, Path, QueryParams, WorkspaceId};
+use super::views::{self, List, WebhookSecret, WebhookView};
 use crate::domain::ids;
 use crate::domain::webhook::{
     ROTATED_SECRET_GRACE_MS, Secret, WebhookUrl, check_description, check_event_types,
 };
 use crate::store::{NewWebhook, WebhookPatch};
 
-#[derive(Deserialize)]
+/// The body of an update: any of the fields; those left out (or null) stay as they are.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = WebhookUpdate)]
 pub struct WebhookBody {
+    /// http or https, at most 2048 characters.
+    #[schema(format = "uri", max_length = 2048)]
     url: Option<String>,
+    /// At most 1000 characters.
+    #[schema(max_length = 1000)]
     description: Option<String>,
+    /// Registered event types, no repeats.
+    #[schema(min_items = 1)]
     event_types: Option<Vec<String>>,
+    /// Enabling a webhook clears its `disabled_reason`.
     enabled: Option<bool>,
+}
+
+/// The body of a create. Fields are optional here only so that a missing one is answered 422
+/// naming it, as the contract asks, rather than 400 from the JSON parser.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = NewWebhook)]
+pub struct NewWebhookBody {
+    /// http or https, at most 2048 characters.
+    #[schema(value_type = String, required = true, format = "uri", max_length = 2048)]
+    url: Option<String>,
+    /// At most 1000 characters.
+    #[schema(value_type = String, required = false, max_length = 1000, default = "")]
+    description: Option<String>,
+    /// Registered event types, no repeats.
+    #[schema(value_type = Vec<String>, required = true, min_items = 1)]
+    event_types: Option<Vec<String>>,
+    #[schema(value_type = bool, required = false, default = true)]
+    enabled: Option<bool>,
+}
+
+impl From<NewWebhookBody> for WebhookBody {
+    fn from(body: NewWebhookBody) -> Self {
+        let NewWebhookBody {
+            url,
+            description,
+            event_types,
+            enabled,
+        } = body;
+        Self {
+            url,
+            description,
+            event_types,
+            enabled,
+        }
+    }
 }
 
 /// Refuses a URL whose host name resolves only to blocked addresses (DNS is checked again at
@@ -65,11 +114,27 @@ fn validate(state: &AppState, body: &WebhookBody) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Create a webhook
+///
+/// The answer is the only one that shows the new webhook's `secret`.
+#[utoipa::path(post, path = "/api/v1/webhooks", operation_id = "create_webhook", tag = "Webhooks",
+    security(("api_key" = [])),
+    request_body = NewWebhookBody,
+    responses(
+        (status = 201, description = "Created, with its secret", body = WebhookView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
-    ApiJson { value: body, .. }: ApiJson<WebhookBody>,
+    ApiJson { value: body, .. }: ApiJson<NewWebhookBody>,
 ) -> ApiResult<(StatusCode, Json<WebhookView>)> {
+    let body = WebhookBody::from(body);
     let url = body
         .url
         .as_deref()
@@ -100,6 +165,18 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// List webhooks
+///
+/// Newest first, without their secrets.
+#[utoipa::path(get, path = "/api/v1/webhooks", operation_id = "list_webhooks", tag = "Webhooks",
+    security(("api_key" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of webhooks", body = List<WebhookView>),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
@@ -112,6 +189,16 @@ pub async fn list(
     Ok(Json(views::list(page, views::webhook)))
 }
 
+/// Get a webhook
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}", operation_id = "get_webhook", tag = "Webhooks",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The webhook's id (`wh_…`)")),
+    responses(
+        (status = 200, description = "The webhook, without its secret", body = WebhookView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
@@ -123,6 +210,23 @@ pub async fn get(
     )))
 }
 
+/// Update a webhook
+///
+/// Any of `url`, `description`, `event_types` and `enabled`.
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", operation_id = "update_webhook", tag = "Webhooks",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The webhook's id (`wh_…`)")),
+    request_body = WebhookBody,
+    responses(
+        (status = 200, description = "Updated", body = WebhookView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn update(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
@@ -159,6 +263,18 @@ pub async fn update(
     )))
 }
 
+/// Delete a webhook
+///
+/// Its pending deliveries are cancelled and its Request History removed.
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", operation_id = "delete_webhook", tag = "Webhooks",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The webhook's id (`wh_…`)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
@@ -175,11 +291,21 @@ pub async fn delete(
     }
 }
 
+/// Get a webhook's secret
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/secret", operation_id = "get_webhook_secret", tag = "Webhooks",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The webhook's id (`wh_…`)")),
+    responses(
+        (status = 200, description = "The newest signing secret", body = WebhookSecret),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn secret(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WebhookSecret>> {
     let secrets = state
         .store
         .webhook_secrets(&workspace_id, &id, state.clock.now())
@@ -189,16 +315,32 @@ pub async fn secret(
         .into_iter()
         .next()
         .ok_or_else(ApiError::internal)?;
-    Ok(Json(json!({"secret": newest.expose()})))
+    Ok(Json(WebhookSecret {
+        secret: newest.expose().to_string(),
+    }))
 }
 
+/// Rotate a webhook's secret
+///
+/// The old secret keeps signing (in `webhook-signature`) for 24 hours.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/secret/rotate", operation_id = "rotate_webhook_secret", tag = "Webhooks",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = "The webhook's id (`wh_…`)")),
+    responses(
+        (status = 200, description = "The new signing secret", body = WebhookSecret),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ))]
 pub async fn rotate(
     State(state): State<AppState>,
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WebhookSecret>> {
     let secret = rotate_secret(&state, &workspace_id, &id).await?;
-    Ok(Json(json!({"secret": secret.expose()})))
+    Ok(Json(WebhookSecret {
+        secret: secret.expose().to_string(),
+    }))
 }
 
 /// Gives the webhook a new secret, shared by the API and the dashboard. The old one keeps signing

@@ -194,6 +194,23 @@ impl TestApp {
     }
 }
 
+/// Fetches the OpenAPI document as any client would, with no key, and checks its content type.
+pub async fn openapi_document(app: &TestApp) -> Value {
+    let response = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    response.json().await.unwrap()
+}
+
 /// Polls `check` until it holds, failing the test after a generous deadline.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where

@@ -1,0 +1,244 @@
+//! The OpenAPI 3.1 document of the service, assembled from the `#[utoipa::path]` annotations on
+//! the handlers and the `ToSchema` views they answer with, and served at
+//! `GET /api/v1/openapi.json`. The `/docs` page is rendered from the same document.
+
+use std::sync::LazyLock;
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::schema::{ArrayItems, Schema};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{Modify, OpenApi};
+
+use super::error::ErrorBody;
+use super::error::responses::{
+    AdminNotFound, BadRequest, Conflict, NotFound, PayloadTooLarge, Unauthorized, Unavailable,
+    Unprocessable, UnsupportedMediaType,
+};
+use super::{admin, docs, events, history, ops, recover, webhooks};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SpeakNode Webhooks API",
+        description = "Emit events into a workspace and manage the webhooks they are delivered \
+            to, with each webhook's Request History. JSON over HTTP; every error answers \
+            `{\"error\": {\"code\", \"message\", \"field\"}}` with its status. Lists take \
+            `?limit=` (1 to 100, default 20) and `?cursor=`, and answer \
+            `{\"data\": [...], \"next_cursor\"}`. Timestamps are RFC 3339 in UTC.",
+        license(name = "Apache-2.0"),
+    ),
+    paths(
+        webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
+        webhooks::secret, webhooks::rotate, history::test_send,
+        history::list, history::get, history::retry, recover::recover,
+        events::create, events::list, events::get, events::event_types,
+        admin::create_event_type, admin::create_workspace, admin::list_workspaces,
+        admin::create_api_key, admin::revoke_api_key,
+        ops::healthz, metrics, serve_document, docs::page,
+    ),
+    components(schemas(ErrorBody), responses(
+        BadRequest, Unauthorized, NotFound, AdminNotFound, Conflict, PayloadTooLarge,
+        UnsupportedMediaType, Unprocessable, Unavailable,
+    )),
+    modifiers(&SecuritySchemes, &ListsReferToTheirItems),
+    tags(
+        (name = "Webhooks", description = "Subscriptions: a URL, the event types it receives, \
+            and the secret its deliveries are signed with."),
+        (name = "Request History", description = "Every HTTP request of every delivery to a \
+            webhook, newest first; manual retries and recovery after an outage."),
+        (name = "Events", description = "What the platform emits, and the types it can emit."),
+        (name = "Admin", description = "Operator routes, behind `SPEAKNODE_ADMIN_TOKEN`: they \
+            answer 404 while it is unset."),
+        (name = "Operations", description = "No authentication: health, metrics and this \
+            description of the API."),
+    ),
+)]
+struct ApiDoc;
+
+/// The two ways to authenticate. Both are sent as `Authorization: Bearer …`.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let bearer = |description: &str| {
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(description))
+                    .build(),
+            )
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            bearer("A workspace's API key (`sk_…`): everything is done in that workspace."),
+        );
+        components.add_security_scheme(
+            "admin_token",
+            bearer("The operator token, `SPEAKNODE_ADMIN_TOKEN`."),
+        );
+    }
+}
+
+/// utoipa inlines the schema of a generic's argument, so each `List_X` would carry its own copy
+/// of `X`. Lists refer to `X` by name instead, so a client generates one type per item.
+struct ListsReferToTheirItems;
+
+impl Modify for ListsReferToTheirItems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for (name, schema) in components.schemas.iter_mut() {
+            let Some(item) = name.strip_prefix("List_") else {
+                continue;
+            };
+            if let RefOr::T(Schema::Object(list)) = schema
+                && let Some(RefOr::T(Schema::Array(data))) = list.properties.get_mut("data")
+            {
+                data.items = ArrayItems::RefOrSchema(Box::new(Ref::from_schema_name(item).into()));
+            }
+        }
+    }
+}
+
+/// Prometheus metrics
+///
+/// The service's metrics in the Prometheus text exposition format.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "Operations",
+    responses((status = 200, description = "The metrics",
+        content_type = "text/plain; version=0.0.4", body = String)))]
+#[allow(dead_code)] // described here; served by the metrics module, which registers it itself
+fn metrics() {}
+
+/// The document, built once.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+    &DOCUMENT
+}
+
+/// OpenAPI document
+///
+/// This description of the API, as OpenAPI 3.1.
+#[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "openapi_document", tag = "Operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document",
+        content_type = "application/json", body = Object)))]
+pub async fn serve_document() -> Response {
+    static JSON: LazyLock<Option<String>> = LazyLock::new(|| document().to_pretty_json().ok());
+    match JSON.as_deref() {
+        Some(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        None => {
+            tracing::error!("the OpenAPI document cannot be serialized");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Schemas of string fields that take one of a domain enum's names, so the document lists them.
+pub mod enums {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+
+    use crate::domain::attempt::{DeliveryState, FailureKind, Trigger};
+    use crate::domain::webhook::DisabledReason;
+
+    fn one_of(names: impl IntoIterator<Item = &'static str>, nullable: bool) -> ObjectBuilder {
+        let mut values: Vec<serde_json::Value> = names.into_iter().map(Into::into).collect();
+        let schema_type = if nullable {
+            values.push(serde_json::Value::Null);
+            SchemaType::from_iter([Type::String, Type::Null])
+        } else {
+            SchemaType::new(Type::String)
+        };
+        ObjectBuilder::new()
+            .schema_type(schema_type)
+            .enum_values(Some(values))
+    }
+
+    pub fn disabled_reason() -> ObjectBuilder {
+        one_of(DisabledReason::ALL.map(DisabledReason::as_str), true)
+            .description(Some("Null while enabled; else why not."))
+    }
+
+    pub fn trigger() -> ObjectBuilder {
+        one_of(Trigger::ALL.map(Trigger::as_str), false).description(Some(
+            "`scheduled` (first attempt), `retry`, `manual` or `test`.",
+        ))
+    }
+
+    pub fn failure() -> ObjectBuilder {
+        one_of(FailureKind::ALL.map(FailureKind::as_str), true)
+            .description(Some("Why no response came; null when one did."))
+    }
+
+    pub fn delivery_state() -> ObjectBuilder {
+        one_of(DeliveryState::ALL.map(DeliveryState::as_str), false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::http::{api_routes, ops_routes};
+
+    /// Described here, served by a module that registers it outside the route table. Once it
+    /// is in the table, remove it from this list (the test below insists).
+    const SERVED_OUTSIDE_THE_TABLE: &[(&str, &str)] = &[("GET", "/metrics")];
+
+    fn described() -> BTreeSet<(String, String)> {
+        let json = serde_json::to_value(document()).unwrap();
+        let mut described = BTreeSet::new();
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                described.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+        described
+    }
+
+    fn registered() -> BTreeSet<(String, String)> {
+        api_routes()
+            .into_iter()
+            .chain(ops_routes())
+            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn every_registered_route_is_described_in_the_openapi_document() {
+        let missing: Vec<_> = registered().difference(&described()).cloned().collect();
+        assert!(
+            missing.is_empty(),
+            "routes without a #[utoipa::path] in openapi.rs: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_openapi_document_describes_no_route_that_is_not_served() {
+        let outside: BTreeSet<_> = SERVED_OUTSIDE_THE_TABLE
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        let registered = registered();
+        let stale: Vec<_> = described()
+            .difference(&registered)
+            .filter(|route| !outside.contains(*route))
+            .cloned()
+            .collect();
+        assert!(stale.is_empty(), "described but not registered: {stale:?}");
+        let now_registered: Vec<_> = outside.intersection(&registered).collect();
+        assert!(
+            now_registered.is_empty(),
+            "now in the route table, so drop from SERVED_OUTSIDE_THE_TABLE: {now_registered:?}"
+        );
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1() {
+        let json = serde_json::to_value(document()).unwrap();
+        assert_eq!(json["openapi"], "3.1.0");
+    }
+}
