@@ -48,6 +48,7 @@ conformance!(
     an_event_fans_out_to_enabled_subscribers_with_its_exact_payload,
     an_idempotency_key_replays_within_its_window_and_refuses_another_body,
     a_claim_leases_due_deliveries_until_the_lease_runs_out,
+    an_events_trace_context_reaches_every_claim_of_it,
     concurrent_claims_never_share_a_delivery,
     a_claim_skips_webhooks_at_their_limit_and_a_release_gives_back,
     recorded_attempts_follow_the_next_step_and_form_the_history,

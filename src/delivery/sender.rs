@@ -70,6 +70,9 @@ impl Sender {
             "webhook-signature",
             standard_signature_header(&claim.secrets, &claim.event_id, timestamp, body),
         );
+        if let Some(traceparent) = &claim.traceparent {
+            put("traceparent", traceparent.clone());
+        }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         headers

@@ -10,6 +10,7 @@ pub mod retry;
 pub mod sealing;
 pub mod signature;
 pub mod time;
+pub mod trace;
 pub mod validation;
 pub mod webhook;
 

@@ -19,6 +19,7 @@ use super::extract::{ApiJson, PageParams, Path, QueryParams, WorkspaceId};
 use super::views::{self, EventAccepted, EventListItem, EventView, List};
 use crate::domain::ids;
 use crate::domain::time::rfc3339;
+use crate::domain::trace::valid_traceparent;
 use crate::store::{Idempotency, Ingested, NewEvent};
 
 /// How long an `Idempotency-Key` is remembered.
@@ -81,7 +82,10 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 #[utoipa::path(post, path = "/api/v1/events", operation_id = "create_event", tag = "Events",
     security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header,
-        description = "1 to 255 visible ASCII characters; makes retries of this request safe")),
+        description = "1 to 255 visible ASCII characters; makes retries of this request safe"),
+        ("traceparent" = Option<String>, Header,
+        description = "W3C Trace Context; sent unchanged with every delivery of the event \
+            (an invalid value is ignored)")),
     request_body = EventBody,
     responses(
         (status = 202, description = "Accepted and stored", body = EventAccepted),
@@ -135,6 +139,11 @@ pub async fn create(
             request_hash: Sha256::digest(&raw).to_vec(),
             not_before: now - IDEMPOTENCY_WINDOW_MS,
         }),
+        traceparent: headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .and_then(valid_traceparent)
+            .map(str::to_string),
     };
     match state.store.ingest_event(&event).await? {
         Ingested::Created(stored) => {

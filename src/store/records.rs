@@ -121,6 +121,8 @@ pub struct NewEvent {
     pub payload: String,
     pub created_at: Millis,
     pub idempotency: Option<Idempotency>,
+    /// The W3C trace context the event was emitted in, passed on to its deliveries.
+    pub traceparent: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +177,8 @@ pub struct Claimed {
     pub attempts: u32,
     /// Fences the lease: only the holder of the current token moves the delivery on.
     pub lease_token: i64,
+    /// The event's W3C `traceparent`, sent along with every attempt.
+    pub traceparent: Option<String>,
 }
 
 /// What happens to the delivery after an attempt; decided by the worker from the retry policy.

@@ -53,6 +53,7 @@ pub fn new_event(ws: &str, event_type: &str, at: i64) -> NewEvent {
         event_type: event_type.into(),
         created_at: at,
         idempotency: None,
+        traceparent: None,
     }
 }
 

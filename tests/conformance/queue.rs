@@ -60,6 +60,25 @@ pub async fn a_claim_leases_due_deliveries_until_the_lease_runs_out(store: Arc<d
     assert_eq!(state[0].state, DeliveryState::Succeeded);
 }
 
+pub async fn an_events_trace_context_reaches_every_claim_of_it(store: Arc<dyn Store>) {
+    let ws = workspace(&*store).await;
+    webhook(&*store, &ws, &["SessionStarted"]).await;
+    webhook(&*store, &ws, &["SessionStarted"]).await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let traced = NewEvent {
+        traceparent: Some(traceparent.into()),
+        ..new_event(&ws, "SessionStarted", T0)
+    };
+    ingest(&*store, &traced).await;
+    ingest(&*store, &new_event(&ws, "SessionStarted", T0 + 1)).await;
+    let claims = store.claim_due(&claim_at(T0 + 1, 10)).await.unwrap();
+    assert_eq!(claims.len(), 4);
+    for claim in claims {
+        let expected = (claim.event_id == traced.id).then_some(traceparent);
+        assert_eq!(claim.traceparent.as_deref(), expected, "{}", claim.event_id);
+    }
+}
+
 pub async fn concurrent_claims_never_share_a_delivery(store: Arc<dyn Store>) {
     let ws = workspace(&*store).await;
     for _ in 0..4 {

@@ -56,8 +56,9 @@ pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> 
             .await?;
     let webhook_ids = subscribers(&candidates, &event.event_type)?;
     sqlx::query(
-        "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count,
+             traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&event.id)
     .bind(&event.workspace_id)
@@ -65,6 +66,7 @@ pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> 
     .bind(&event.payload)
     .bind(event.created_at)
     .bind(webhook_ids.len() as i64)
+    .bind(&event.traceparent)
     .execute(&mut *tx)
     .await?;
     if !webhook_ids.is_empty() {

@@ -44,13 +44,20 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
         }
         event_ids.push(row.text("event_id")?);
     }
-    let events: HashMap<String, (String, String)> =
-        sqlx::query("SELECT id, event_type, payload FROM events WHERE id = ANY($1)")
+    let events: HashMap<String, (String, String, Option<String>)> =
+        sqlx::query("SELECT id, event_type, payload, traceparent FROM events WHERE id = ANY($1)")
             .bind(&event_ids)
             .fetch_all(&mut *tx)
             .await?
             .iter()
-            .map(|r| Ok((r.text("id")?, (r.text("event_type")?, r.text("payload")?))))
+            .map(|r| {
+                let event = (
+                    r.text("event_type")?,
+                    r.text("payload")?,
+                    r.opt_text("traceparent")?,
+                );
+                Ok((r.text("id")?, event))
+            })
             .collect::<StoreResult<_>>()?;
     let urls: HashMap<String, String> =
         sqlx::query("SELECT id, url FROM webhooks WHERE id = ANY($1)")
@@ -67,7 +74,7 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
     for row in &leased {
         let webhook_id = row.text("webhook_id")?;
         let event_id = row.text("event_id")?;
-        let (Some(url), Some((event_type, payload))) =
+        let (Some(url), Some((event_type, payload, traceparent))) =
             (urls.get(&webhook_id), events.get(&event_id))
         else {
             return Err(StoreError::Internal(format!(
@@ -89,6 +96,7 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
             trigger: Trigger::parse(&row.text("next_trigger")?).unwrap_or(Trigger::Retry),
             attempts: row.int("attempts")? as u32,
             lease_token: row.int("lease_token")?,
+            traceparent: traceparent.clone(),
             webhook_id,
         });
     }
@@ -312,5 +320,6 @@ pub async fn create_test_delivery(
         trigger: Trigger::Test,
         attempts: 0,
         lease_token: 1,
+        traceparent: None,
     }))
 }

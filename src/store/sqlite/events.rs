@@ -48,8 +48,9 @@ pub fn ingest(conn: &Connection, event: &NewEvent) -> StoreResult<Ingested> {
         .collect::<Result<Vec<_>, _>>()?;
 
     conn.prepare_cached(
-        "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count,
+             traceparent)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         event.id,
@@ -57,7 +58,8 @@ pub fn ingest(conn: &Connection, event: &NewEvent) -> StoreResult<Ingested> {
         event.event_type,
         event.payload,
         event.created_at,
-        webhook_ids.len() as i64
+        webhook_ids.len() as i64,
+        event.traceparent
     ])?;
     let mut insert_delivery = conn.prepare_cached(
         "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at,

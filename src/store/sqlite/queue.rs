@@ -30,6 +30,9 @@ struct Leased {
     lease_token: i64,
 }
 
+/// An event's type, payload and trace context, as a claim needs them.
+type StoredEvent = (String, String, Option<String>);
+
 /// Leases due deliveries inside the writer's transaction. The claim walks the `deliveries_due`
 /// index in due order, so its cost does not grow with the backlog.
 pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreResult<Vec<Claimed>> {
@@ -60,14 +63,16 @@ pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreRes
         )?
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut events: HashMap<String, (String, String)> = HashMap::new();
+    let mut events: HashMap<String, StoredEvent> = HashMap::new();
     let mut webhooks: HashMap<String, (String, Vec<Secret>)> = HashMap::new();
     let mut claimed = Vec::with_capacity(leased.len());
     for row in leased {
         if !events.contains_key(&row.event_id) {
             let event = conn
-                .prepare_cached("SELECT event_type, payload FROM events WHERE id = ?1")?
-                .query_row([&row.event_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .prepare_cached(
+                    "SELECT event_type, payload, traceparent FROM events WHERE id = ?1",
+                )?
+                .query_row([&row.event_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             let event = event.ok_or_else(|| lost(&row.event_id))?;
             events.insert(row.event_id.clone(), event);
@@ -79,7 +84,7 @@ pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreRes
                 webhook.ok_or_else(|| lost(&row.event_id))?,
             );
         }
-        let (event_type, payload) = &events[&row.event_id];
+        let (event_type, payload, traceparent) = &events[&row.event_id];
         let (url, secrets) = &webhooks[&row.webhook_id];
         claimed.push(Claimed {
             delivery_id: row.delivery_id,
@@ -91,6 +96,7 @@ pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreRes
             trigger: Trigger::parse(&row.trigger).unwrap_or(Trigger::Retry),
             attempts: row.attempts as u32,
             lease_token: row.lease_token,
+            traceparent: traceparent.clone(),
             webhook_id: row.webhook_id,
             event_id: row.event_id,
         });
@@ -358,5 +364,6 @@ pub async fn create_test_delivery(
         trigger: Trigger::Test,
         attempts: 0,
         lease_token: 1,
+        traceparent: None,
     }))
 }
