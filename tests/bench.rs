@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::process::Command;
 
 use serde_json::Value;
@@ -52,4 +54,52 @@ fn a_small_bench_delivers_everything_and_reports_its_figures_as_json() {
         report["signatures_checked"].as_u64().unwrap() > 0,
         "signatures were sampled"
     );
+}
+
+fn bench_with_backlog(database: Option<&str>) -> Value {
+    let mut args = vec!["bench", "--events", "200", "--backlog", "5000", "--json"];
+    if let Some(url) = database {
+        args.extend(["--database-url", url]);
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_speaknode-webhooks"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "bench failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+#[test]
+fn a_seeded_backlog_is_reported_and_not_delivered_during_the_run() {
+    let report = bench_with_backlog(None);
+    assert_eq!(report["backlog"], 5000);
+    assert_eq!(
+        report["deliveries"], 200,
+        "only the run's deliveries arrive"
+    );
+    assert_eq!(report["lost"], 0);
+}
+
+#[tokio::test]
+async fn the_backlog_can_be_seeded_on_postgresql() {
+    let Some(db) = common::pg::PgDb::create().await else {
+        eprintln!(
+            "{} is not set: PostgreSQL side not run here",
+            common::pg::ENV
+        );
+        return;
+    };
+    let url = db.url.clone();
+    let report = tokio::task::spawn_blocking(move || bench_with_backlog(Some(&url)))
+        .await
+        .unwrap();
+    assert_eq!(report["backlog"], 5000);
+    assert_eq!(report["deliveries"], 200);
+    assert_eq!(report["lost"], 0);
+    db.drop_database().await;
 }

@@ -32,8 +32,9 @@ pub async fn create_webhook(
     base: &str,
     key: &str,
     url: &str,
-) -> anyhow::Result<String> {
-    let body = json!({"url": url, "event_types": ["SessionStarted"], "description": "bench"});
+    event_type: &str,
+) -> anyhow::Result<(String, String)> {
+    let body = json!({"url": url, "event_types": [event_type], "description": "bench"});
     let resp = client
         .post(format!("{base}/api/v1/webhooks"))
         .bearer_auth(key)
@@ -41,10 +42,13 @@ pub async fn create_webhook(
         .send()
         .await?;
     let created: Value = resp.json().await?;
-    created["secret"]
-        .as_str()
-        .map(str::to_string)
-        .context("no secret in the created webhook")
+    let field = |name: &str| {
+        created[name]
+            .as_str()
+            .map(str::to_string)
+            .with_context(|| format!("no {name} in the created webhook: {created}"))
+    };
+    Ok((field("id")?, field("secret")?))
 }
 
 /// A `SessionStarted` body of about `bytes` bytes, padded in `metadata`.

@@ -3,6 +3,7 @@
 //! one process, sends events through the HTTP API, waits for every delivery, and reports
 //! throughput, latency from the 202 to arrival, losses, duplicates and peak memory.
 
+mod backlog;
 mod load;
 mod receiver;
 mod report;
@@ -37,6 +38,10 @@ pub struct BenchArgs {
     /// Send at this steady rate (events/s) instead of as fast as the senders can.
     #[arg(long)]
     pub rate: Option<u32>,
+    /// Before the run, seed this many pending deliveries (due in 24 h, to a webhook of their
+    /// own) straight into the database: scenario D, a large backlog.
+    #[arg(long, default_value_t = 0)]
+    pub backlog: u64,
     /// Print one JSON line instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -74,8 +79,25 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         .build()?;
     load::wait_healthy(&client, &base).await?;
     for i in 0..args.webhooks {
-        let secret = load::create_webhook(&client, &base, API_KEY, &receiver.url(i)).await?;
+        let (_, secret) =
+            load::create_webhook(&client, &base, API_KEY, &receiver.url(i), "SessionStarted")
+                .await?;
         receiver.add_secret(i, secret);
+    }
+    if args.backlog > 0 {
+        // Subscribed to another type than the load's, so the run's events do not go to it.
+        let url = receiver.url(args.webhooks);
+        let (id, _) =
+            load::create_webhook(&client, &base, API_KEY, &url, "ConversationComplete").await?;
+        let seeding = Instant::now();
+        backlog::seed(&serve.database_url, &id, args.backlog).await?;
+        if !args.json {
+            eprintln!(
+                "seeded {} pending deliveries in {:.1?}",
+                args.backlog,
+                seeding.elapsed()
+            );
+        }
     }
     let expected = args.events * args.webhooks;
     let progress = report::Progress::start(receiver.clone(), expected);

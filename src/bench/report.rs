@@ -21,6 +21,8 @@ pub struct Latency {
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub webhooks: usize,
+    /// Pending deliveries seeded before the run (`--backlog`).
+    pub backlog: u64,
     pub events: usize,
     pub accepted: usize,
     pub deliveries: usize,
@@ -67,6 +69,7 @@ impl Report {
         let expected = accepted.len() * args.webhooks;
         Self {
             webhooks: args.webhooks,
+            backlog: args.backlog,
             events: args.events,
             accepted: accepted.len(),
             deliveries: arrivals.len(),
