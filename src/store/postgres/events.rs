@@ -2,7 +2,7 @@
 //! key is claimed first with `INSERT … ON CONFLICT`, so two concurrent requests with the same key
 //! (on any process) create one event: the second waits for the first to commit, then replays it.
 
-use super::{PgStore, notify_wake};
+use super::PgStore;
 use crate::domain::ids;
 use crate::store::rows::{
     Columns, delivery_summary_from, event_columns, event_from, page, subscribers,
@@ -86,9 +86,11 @@ pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> 
         .bind(event.created_at)
         .execute(&mut *tx)
         .await?;
-        notify_wake(&mut tx).await?;
     }
     tx.commit().await?;
+    if !webhook_ids.is_empty() {
+        store.wake_others.notify_one();
+    }
     Ok(Ingested::Created(Event {
         id: event.id.clone(),
         workspace_id: event.workspace_id.clone(),

@@ -20,6 +20,7 @@ use sqlx::{Postgres, Transaction};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::key_cache::KeyCache;
 use super::rows::{Columns, event_type_from};
 use super::*;
 use crate::domain::event_type::EventTypeDef;
@@ -34,7 +35,21 @@ const WAKE_CHANNEL: &str = "speaknode_wake";
 pub struct PgStore {
     pool: PgPool,
     sealer: Sealer,
+    /// Asks the notifier task to tell the other processes that deliveries were queued.
+    wake_others: Arc<Notify>,
+    /// Stops the notifier task when the store is dropped.
+    _notifier: tokio_util::sync::DropGuard,
+    /// Other processes may revoke keys too: entries live [`KEY_TTL`].
+    keys: KeyCache,
 }
+
+/// How long a revocation made by another process may take to reach this one.
+const KEY_TTL: Duration = Duration::from_secs(2);
+
+/// The notifier sends at most one wake-up per this interval. `NOTIFY` inside each ingest
+/// transaction serialized every commit on PostgreSQL's notification queue lock; coalesced wake-ups
+/// sent after the commit cost one statement per interval instead.
+const WAKE_EVERY: Duration = Duration::from_millis(20);
 
 impl PgStore {
     /// Connects (TLS when the URL asks for it, e.g. `?sslmode=require`) and applies migrations.
@@ -51,9 +66,19 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))?;
+        let wake_others = Arc::new(Notify::new());
+        let stop = CancellationToken::new();
+        tokio::spawn(notify_others(
+            pool.clone(),
+            wake_others.clone(),
+            stop.clone(),
+        ));
         Ok(Self {
             pool,
             sealer: Sealer::plaintext(),
+            wake_others,
+            _notifier: stop.drop_guard(),
+            keys: KeyCache::with_ttl(KEY_TTL),
         })
     }
 
@@ -65,6 +90,26 @@ impl PgStore {
 
     async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
+    }
+}
+
+/// Sends one wake-up to every listening process per [`WAKE_EVERY`] in which an event queued
+/// deliveries (this process's own worker is woken directly).
+async fn notify_others(pool: PgPool, wanted: Arc<Notify>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = wanted.notified() => {}
+        }
+        let sent = sqlx::query("SELECT pg_notify($1, '')")
+            .bind(WAKE_CHANNEL)
+            .execute(&pool)
+            .await;
+        if let Err(e) = sent {
+            // The others still poll every second; nothing is lost.
+            tracing::debug!(error = %e, "could not notify the other processes");
+        }
+        tokio::time::sleep(WAKE_EVERY).await;
     }
 }
 
@@ -180,13 +225,21 @@ impl Store for PgStore {
     }
 
     async fn workspace_for_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>> {
+        let (cached, generation) = self.keys.get(key_hash);
+        if cached.is_some() {
+            return Ok(cached);
+        }
         let row = sqlx::query(
             "SELECT workspace_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
         )
         .bind(key_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| r.text("workspace_id")).transpose()
+        let workspace_id = row.map(|r| r.text("workspace_id")).transpose()?;
+        if let Some(id) = &workspace_id {
+            self.keys.insert(key_hash, id, generation);
+        }
+        Ok(workspace_id)
     }
 
     async fn upsert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<()> {
@@ -369,7 +422,9 @@ impl Store for PgStore {
         key_id: &str,
         now: Millis,
     ) -> StoreResult<bool> {
-        admin::revoke_api_key(self, workspace_id, key_id, now).await
+        let revoked = admin::revoke_api_key(self, workspace_id, key_id, now).await;
+        self.keys.clear();
+        revoked
     }
 
     async fn insert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<bool> {

@@ -13,6 +13,9 @@ use crate::store::{
     Attempt, ClaimRequest, Claimed, NewAttempt, NewTestDelivery, NextStep, StoreError, StoreResult,
 };
 
+/// How stale a webhook's "last attempt" may get while its outcomes do not change.
+const HEALTH_REFRESH_MS: i64 = 1000;
+
 pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
     let mut tx = store.begin().await?;
     let leased = sqlx::query(
@@ -208,17 +211,29 @@ pub async fn record_attempt(store: &PgStore, a: &NewAttempt) -> StoreResult<Atte
     .bind(next_attempt_at)
     .execute(&mut *tx)
     .await?;
+    // The webhook's health is updated only when the outcome differs from the last one, or the
+    // last update is over a second old: an UPDATE of the webhook's row in every attempt's
+    // transaction made all attempts to one webhook wait for each other's commit (row lock).
     let failing_since = sqlx::query(
-        "UPDATE webhooks SET last_status = $1, last_error = $2, last_succeeded = $3, last_attempt_at = $4,
-             last_success_at = CASE WHEN $3 THEN $4 ELSE last_success_at END,
-             failing_since = CASE WHEN $3 THEN NULL ELSE COALESCE(failing_since, $4) END
-         WHERE id = $5 RETURNING failing_since",
+        "WITH changed AS (
+             UPDATE webhooks SET last_status = $1, last_error = $2, last_succeeded = $3,
+                 last_attempt_at = $4,
+                 last_success_at = CASE WHEN $3 THEN $4 ELSE last_success_at END,
+                 failing_since = CASE WHEN $3 THEN NULL ELSE COALESCE(failing_since, $4) END
+             WHERE id = $5 AND (last_succeeded IS DISTINCT FROM $3 OR last_status IS DISTINCT FROM $1
+                 OR last_error IS DISTINCT FROM $2 OR last_attempt_at IS NULL
+                 OR last_attempt_at < $4 - $6)
+             RETURNING failing_since)
+         SELECT failing_since FROM changed
+         UNION ALL
+         SELECT failing_since FROM webhooks WHERE id = $5 AND NOT EXISTS (SELECT 1 FROM changed)",
     )
     .bind(a.outcome.http_status().map(i64::from))
     .bind(error)
     .bind(succeeded)
     .bind(a.started_at)
     .bind(&claim.webhook_id)
+    .bind(HEALTH_REFRESH_MS)
     .fetch_optional(&mut *tx)
     .await?
     .map(|row| row.opt_int("failing_since"))
