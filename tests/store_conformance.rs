@@ -59,5 +59,6 @@ conformance!(
     a_rotated_secret_signs_first_and_the_old_one_until_it_expires,
     delivery_stats_count_recent_deliveries_by_state,
     failing_without_a_success_for_too_long_disables_the_webhook,
+    a_webhooks_last_attempt_follows_changes_and_is_refreshed_every_second,
     pruning_removes_old_finished_events_in_batches_and_keeps_pending_work,
 );

@@ -352,6 +352,34 @@ pub async fn failing_without_a_success_for_too_long_disables_the_webhook(store: 
     );
 }
 
+pub async fn a_webhooks_last_attempt_follows_changes_and_is_refreshed_every_second(
+    store: Arc<dyn Store>,
+) {
+    let ws = workspace(&*store).await;
+    let hook = webhook(&*store, &ws, &["SessionStarted"]).await;
+    let last = || async {
+        let now = store.webhook(&ws, &hook.id).await.unwrap().unwrap();
+        let last = now.last_attempt.unwrap();
+        (last.at, last.http_status)
+    };
+    one_attempt(&*store, &ws, status(200), T0).await;
+    assert_eq!(last().await, (T0, Some(200)));
+    one_attempt(&*store, &ws, status(200), T0 + 10).await;
+    assert_eq!(
+        last().await,
+        (T0, Some(200)),
+        "same outcome within a second"
+    );
+    one_attempt(&*store, &ws, status(500), T0 + 20).await;
+    assert_eq!(last().await, (T0 + 20, Some(500)), "a change shows at once");
+    one_attempt(&*store, &ws, status(500), T0 + 1_500).await;
+    assert_eq!(
+        last().await,
+        (T0 + 1_500, Some(500)),
+        "refreshed after a second"
+    );
+}
+
 pub async fn one_attempt(store: &dyn Store, ws: &str, outcome: Outcome, at: i64) {
     ingest(store, &new_event(ws, "SessionStarted", at)).await;
     let claim = store.claim_due(&claim_at(at, 1)).await.unwrap().remove(0);

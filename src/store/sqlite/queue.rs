@@ -19,6 +19,9 @@ use crate::store::{
     Attempt, ClaimRequest, Claimed, NewAttempt, NewTestDelivery, NextStep, StoreError, StoreResult,
 };
 
+/// How stale a webhook's "last attempt" may get while its outcomes do not change.
+const HEALTH_REFRESH_MS: i64 = 1000;
+
 /// A leased row, before its event and webhook are looked up.
 struct Leased {
     delivery_id: String,
@@ -245,13 +248,17 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
         next_attempt_at
     ])?;
 
+    // The webhook's health is rewritten only when the outcome differs from the last one or is
+    // over a second old (as on PostgreSQL): a row write per attempt was wasted work in a burst.
     let failing_since = conn
         .prepare_cached(
             "UPDATE webhooks SET last_status = ?1, last_error = ?2, last_succeeded = ?3,
                  last_attempt_at = ?4,
                  last_success_at = CASE WHEN ?3 THEN ?4 ELSE last_success_at END,
                  failing_since = CASE WHEN ?3 THEN NULL ELSE COALESCE(failing_since, ?4) END
-             WHERE id = ?5 RETURNING failing_since",
+             WHERE id = ?5 AND (last_succeeded IS NOT ?3 OR last_status IS NOT ?1
+                 OR last_error IS NOT ?2 OR last_attempt_at IS NULL OR last_attempt_at < ?4 - ?6)
+             RETURNING failing_since",
         )?
         .query_row(
             params![
@@ -259,12 +266,20 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
                 error,
                 succeeded,
                 a.started_at,
-                claim.webhook_id
+                claim.webhook_id,
+                HEALTH_REFRESH_MS
             ],
             |r| r.get::<_, Option<i64>>(0),
         )
-        .optional()?
-        .flatten();
+        .optional()?;
+    let failing_since = match failing_since {
+        Some(updated) => updated,
+        None => conn
+            .prepare_cached("SELECT failing_since FROM webhooks WHERE id = ?1")?
+            .query_row([&claim.webhook_id], |r| r.get::<_, Option<i64>>(0))
+            .optional()?
+            .flatten(),
+    };
     if let Some(reason) = disable_reason(&a.outcome, failing_since, a.disable_if_failing_since) {
         disable(conn, &claim.webhook_id, reason, a.started_at)?;
     }
