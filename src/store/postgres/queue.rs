@@ -145,40 +145,38 @@ pub async fn next_due_at(store: &PgStore) -> StoreResult<Option<Millis>> {
 
 pub async fn record_attempt(store: &PgStore, a: &NewAttempt) -> StoreResult<Attempt> {
     let claim = &a.claim;
+    let (state, next) = match a.next {
+        NextStep::Succeeded => (DeliveryState::Succeeded, None),
+        NextStep::Failed => (DeliveryState::Failed, None),
+        NextStep::RetryAt(at) => (DeliveryState::Pending, Some(at)),
+    };
     let mut tx = store.begin().await?;
-    let row =
-        sqlx::query("SELECT attempts, lease_token, state FROM deliveries WHERE id = $1 FOR UPDATE")
+    // Only the current lease holder moves the delivery on; a late attempt (its lease expired and
+    // someone else claimed it) is still recorded, but does not overwrite the newer decision.
+    let moved_on = sqlx::query(
+        "UPDATE deliveries SET attempts = attempts + 1, state = $1, next_attempt_at = $2,
+             next_trigger = 'retry', lease_owner = NULL, updated_at = $3
+         WHERE id = $4 AND lease_token = $5 AND state = 'pending' RETURNING attempts",
+    )
+    .bind(state.as_str())
+    .bind(next)
+    .bind(a.started_at + a.duration_ms)
+    .bind(&claim.delivery_id)
+    .bind(claim.lease_token)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (attempt_no, next_attempt_at) = match moved_on {
+        Some(row) => (row.int("attempts")?, next),
+        None => {
+            let row = sqlx::query(
+                "UPDATE deliveries SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
+            )
             .bind(&claim.delivery_id)
             .fetch_one(&mut *tx)
             .await?;
-    let attempt_no = row.int("attempts")? + 1;
-    // Only the current lease holder moves the delivery on; a late attempt is still recorded.
-    let holds_lease =
-        row.int("lease_token")? == claim.lease_token && row.text("state")? == "pending";
-    let mut next_attempt_at = None;
-    if holds_lease {
-        let (state, next) = match a.next {
-            NextStep::Succeeded => (DeliveryState::Succeeded, None),
-            NextStep::Failed => (DeliveryState::Failed, None),
-            NextStep::RetryAt(at) => (DeliveryState::Pending, Some(at)),
-        };
-        next_attempt_at = next;
-        sqlx::query(
-            "UPDATE deliveries SET attempts = attempts + 1, state = $1, next_attempt_at = $2, next_trigger = 'retry',
-                 lease_owner = NULL, updated_at = $3 WHERE id = $4",
-        )
-        .bind(state.as_str())
-        .bind(next)
-        .bind(a.started_at + a.duration_ms)
-        .bind(&claim.delivery_id)
-        .execute(&mut *tx)
-        .await?;
-    } else {
-        sqlx::query("UPDATE deliveries SET attempts = attempts + 1 WHERE id = $1")
-            .bind(&claim.delivery_id)
-            .execute(&mut *tx)
-            .await?;
-    }
+            (row.int("attempts")?, None)
+        }
+    };
 
     let (response, truncated) = match &a.outcome {
         Outcome::Responded {
@@ -188,41 +186,24 @@ pub async fn record_attempt(store: &PgStore, a: &NewAttempt) -> StoreResult<Atte
     };
     let succeeded = a.outcome.is_success();
     let error = a.outcome.error().map(|e| e.as_str());
-    sqlx::query(
-        "INSERT INTO attempts (id, workspace_id, webhook_id, delivery_id, event_id, event_type, attempt, trigger,
-             timestamp, http_status, error, succeeded, duration_ms, response, response_truncated, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(&a.id)
-    .bind(&claim.workspace_id)
-    .bind(&claim.webhook_id)
-    .bind(&claim.delivery_id)
-    .bind(&claim.event_id)
-    .bind(&claim.event_type)
-    .bind(attempt_no)
-    .bind(claim.trigger.as_str())
-    .bind(a.started_at)
-    .bind(a.outcome.http_status().map(i64::from))
-    .bind(error)
-    .bind(succeeded)
-    .bind(a.duration_ms)
-    .bind(response)
-    .bind(truncated)
-    .bind(next_attempt_at)
-    .execute(&mut *tx)
-    .await?;
-    // The webhook's health is updated only when the outcome differs from the last one, or the
-    // last update is over a second old: an UPDATE of the webhook's row in every attempt's
-    // transaction made all attempts to one webhook wait for each other's commit (row lock).
+    // One statement records the attempt and the webhook's health. The health is rewritten only
+    // when the outcome differs from the last one or is over a second old: an UPDATE of the
+    // webhook's row in every attempt's transaction made all attempts to one webhook wait for
+    // each other's commit (row lock).
     let failing_since = sqlx::query(
-        "WITH changed AS (
+        "WITH recorded AS (
+             INSERT INTO attempts (id, workspace_id, webhook_id, delivery_id, event_id, event_type,
+                 attempt, trigger, timestamp, http_status, error, succeeded, duration_ms, response,
+                 response_truncated, next_attempt_at)
+             VALUES ($6, $7, $5, $8, $9, $10, $11, $12, $4, $1, $2, $3, $13, $14, $15, $16)),
+         changed AS (
              UPDATE webhooks SET last_status = $1, last_error = $2, last_succeeded = $3,
                  last_attempt_at = $4,
                  last_success_at = CASE WHEN $3 THEN $4 ELSE last_success_at END,
                  failing_since = CASE WHEN $3 THEN NULL ELSE COALESCE(failing_since, $4) END
              WHERE id = $5 AND (last_succeeded IS DISTINCT FROM $3 OR last_status IS DISTINCT FROM $1
                  OR last_error IS DISTINCT FROM $2 OR last_attempt_at IS NULL
-                 OR last_attempt_at < $4 - $6)
+                 OR last_attempt_at < $4 - $17)
              RETURNING failing_since)
          SELECT failing_since FROM changed
          UNION ALL
@@ -233,6 +214,17 @@ pub async fn record_attempt(store: &PgStore, a: &NewAttempt) -> StoreResult<Atte
     .bind(succeeded)
     .bind(a.started_at)
     .bind(&claim.webhook_id)
+    .bind(&a.id)
+    .bind(&claim.workspace_id)
+    .bind(&claim.delivery_id)
+    .bind(&claim.event_id)
+    .bind(&claim.event_type)
+    .bind(attempt_no)
+    .bind(claim.trigger.as_str())
+    .bind(a.duration_ms)
+    .bind(response)
+    .bind(truncated)
+    .bind(next_attempt_at)
     .bind(HEALTH_REFRESH_MS)
     .fetch_optional(&mut *tx)
     .await?
