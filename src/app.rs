@@ -133,8 +133,14 @@ async fn run(
     let store = open_store(&config).await?;
     let registry = Arc::new(load_event_types(store.as_ref(), clock.as_ref()).await?);
     let generated_key = ensure_default_workspace(store.as_ref(), &config, clock.as_ref()).await?;
-    // SQLite serves one process: leases left by an earlier run of it belong to nobody now.
-    let released = store.release_leases(None, clock.now()).await?;
+    // SQLite serves one process: leases left by an earlier run of it belong to nobody now. With
+    // a shared database (PostgreSQL) they may be another live process's: they are left to run
+    // out (releasing them made a restart send duplicates of deliveries still in flight).
+    let released = if store.single_process() {
+        store.release_leases(None, clock.now()).await?
+    } else {
+        0
+    };
     if released > 0 {
         tracing::info!(
             released,
@@ -160,6 +166,7 @@ async fn run(
         schedule: config.retry_schedule.clone(),
         clock: clock.clone(),
         disable_after: config.disable_after,
+        metrics: Arc::default(),
     });
     let wake = Arc::new(Notify::new());
     if config.run_worker {

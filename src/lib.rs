@@ -22,5 +22,7 @@ pub mod dashboard;
 pub mod delivery;
 pub mod domain;
 pub mod http;
+pub mod logging;
+pub mod metrics;
 pub mod store;
 pub mod tools;

@@ -140,7 +140,7 @@ async fn the_document_states_what_the_contract_fixes() {
             .as_object()
             .unwrap()
             .keys()
-            .all(|t| t.starts_with("text/plain"))
+            .all(|t| t.starts_with("application/openmetrics-text"))
     );
     assert!(
         operation(&doc, "get", "/docs")["responses"]["200"]["content"]["text/html"].is_object()

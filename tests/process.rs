@@ -92,6 +92,7 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
         ("SPEAKNODE_MAX_PAYLOAD_BYTES", "-1"),
         ("SPEAKNODE_ALLOW_PRIVATE_TARGETS", "perhaps"),
         ("SPEAKNODE_DATABASE_URL", "mysql://x"),
+        ("SPEAKNODE_LOG_FORMAT", "yaml"),
     ] {
         let output = Command::new(BIN)
             .arg("serve")

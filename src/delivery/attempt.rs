@@ -18,6 +18,7 @@ pub struct Deliverer {
     pub clock: Arc<dyn Clock>,
     /// `SPEAKNODE_DISABLE_AFTER`: how long a webhook may fail without a success.
     pub disable_after: Duration,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Deliverer {
@@ -43,8 +44,10 @@ impl Deliverer {
         let started_at = self.clock.now();
         let timer = Instant::now();
         let outcome = self.sender.send(&claim, started_at.div_euclid(1000)).await;
-        let duration_ms = timer.elapsed().as_millis() as i64;
+        let elapsed = timer.elapsed();
+        let duration_ms = elapsed.as_millis() as i64;
         sent();
+        self.metrics.attempt_made(&outcome, elapsed.as_secs_f64());
         let next = self.next_step(&claim, &outcome, started_at + duration_ms);
         let record = NewAttempt {
             id: ids::new_id(ids::ATTEMPT),
@@ -55,7 +58,9 @@ impl Deliverer {
             next,
             disable_if_failing_since: started_at - self.disable_after.as_millis() as i64,
         };
-        self.record(&record).await.map(Some)
+        let recorded = self.record(&record).await?;
+        log_attempt(&recorded, &record.claim);
+        Ok(Some(recorded))
     }
 
     /// What the delivery does next. Test sends get exactly one attempt; a 410 ends the delivery
@@ -94,4 +99,39 @@ impl Deliverer {
             }
         }
     }
+}
+
+/// The one log line of an attempt: ids and outcome, never the secret, the signature or the body.
+fn log_attempt(attempt: &Attempt, claim: &Claimed) {
+    let next_attempt_at = attempt.next_attempt_at.map(crate::domain::time::rfc3339);
+    macro_rules! line {
+        ($level:ident, $message:literal) => {
+            tracing::$level!(
+                event_id = %attempt.event_id,
+                delivery_id = %attempt.delivery_id,
+                webhook_id = %attempt.webhook_id,
+                attempt = attempt.attempt,
+                trigger = attempt.trigger.as_str(),
+                http_status = attempt.http_status.map(u64::from),
+                error = attempt.error.as_deref(),
+                duration_ms = attempt.duration_ms,
+                next_attempt_at = next_attempt_at.as_deref(),
+                url_host = claim_host(claim),
+                $message
+            )
+        };
+    }
+    if attempt.error.is_none() && attempt.http_status.is_some_and(|s| (200..300).contains(&s)) {
+        line!(info, "delivery attempt succeeded");
+    } else {
+        line!(warn, "delivery attempt failed");
+    }
+}
+
+/// The receiver's host, for telling endpoints apart in logs (a URL's path or query may carry a
+/// token, so only the host is logged).
+fn claim_host(claim: &Claimed) -> Option<String> {
+    url::Url::parse(&claim.url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
 }

@@ -147,6 +147,7 @@ pub async fn create(
     };
     match state.store.ingest_event(&event).await? {
         Ingested::Created(stored) => {
+            state.deliverer.metrics.event_accepted();
             if stored.delivery_count > 0 {
                 state.wake.notify_one();
             }

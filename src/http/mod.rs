@@ -124,7 +124,10 @@ pub fn api_routes() -> Vec<Route> {
 
 /// The routes every process serves, a worker-only one too.
 pub fn ops_routes() -> Vec<Route> {
-    vec![route(Method::GET, "/healthz", ops::healthz)]
+    vec![
+        route(Method::GET, "/healthz", ops::healthz),
+        route(Method::GET, "/metrics", ops::metrics),
+    ]
 }
 
 /// A router of the given routes; two methods on one path share its entry.

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ErrorCode, ErrorDetail};
+use crate::metrics::CONTENT_TYPE;
 
 /// Whether the service can reach its database.
 #[derive(Serialize, ToSchema)]
@@ -62,4 +63,26 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>
             )
         }
     }
+}
+
+/// Prometheus metrics
+///
+/// The service's metrics in the OpenMetrics text format (Prometheus scrapes it as it is):
+/// counters and the attempt latency histogram of this process, and the queue's gauges read from
+/// the database. `speaknode_database_up` is 0 when the database did not answer.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "Operations",
+    responses((status = 200, description = "The metrics", content_type = CONTENT_TYPE,
+        body = String)))]
+pub async fn metrics(
+    State(state): State<AppState>,
+) -> ([(axum::http::header::HeaderName, &'static str); 1], String) {
+    let queue = match state.store.queue_stats(state.clock.now()).await {
+        Ok(stats) => Some(stats),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: the queue gauges could not be read");
+            None
+        }
+    };
+    let text = state.deliverer.metrics.render(queue.as_ref());
+    ([(axum::http::header::CONTENT_TYPE, CONTENT_TYPE)], text)
 }

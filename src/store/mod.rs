@@ -104,6 +104,9 @@ pub trait Store: Send + Sync + 'static {
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
+    /// The queue's gauges for `/metrics`, read from the database (all processes' work).
+    async fn queue_stats(&self, now: Millis) -> StoreResult<QueueStats>;
+
     // Workspaces and API keys.
     async fn default_workspace(&self) -> StoreResult<Option<Workspace>>;
     async fn create_workspace(&self, workspace: &Workspace, is_default: bool) -> StoreResult<()>;

@@ -277,3 +277,15 @@ pub struct DeliveryStats {
     pub pending: u64,
     pub failed: u64,
 }
+
+/// The delivery queue at a glance, for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Pending deliveries, not counting those held for disabled webhooks.
+    pub pending: u64,
+    /// Pending deliveries due now and not claimed.
+    pub due: u64,
+    /// How long the earliest due delivery has been due (0 when none is).
+    pub oldest_due_age_ms: i64,
+    pub webhooks_disabled: u64,
+}

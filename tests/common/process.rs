@@ -22,13 +22,18 @@ pub fn start(db: &std::path::Path, env: &[(&str, &str)]) -> Service {
 
 /// Starts `serve` on port 0 against any database URL.
 pub fn start_on(database_url: &str, env: &[(&str, &str)]) -> Service {
+    start_logging_to(database_url, env, Stdio::null())
+}
+
+/// Like [`start_on`], with the service's log output (stderr) going to `logs`.
+pub fn start_logging_to(database_url: &str, env: &[(&str, &str)], logs: Stdio) -> Service {
     let mut command = Command::new(BIN);
     command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("SPEAKNODE_DATABASE_URL", database_url)
         .env_remove("SPEAKNODE_API_KEY")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(logs);
     for (k, v) in env {
         command.env(k, v);
     }

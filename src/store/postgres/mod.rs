@@ -8,6 +8,7 @@ mod events;
 mod history;
 mod queue;
 mod retention;
+mod stats;
 mod webhooks;
 
 use std::str::FromStr;
@@ -173,6 +174,10 @@ impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn queue_stats(&self, now: Millis) -> StoreResult<QueueStats> {
+        stats::queue_stats(self, now).await
     }
 
     async fn default_workspace(&self) -> StoreResult<Option<Workspace>> {

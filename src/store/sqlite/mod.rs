@@ -10,6 +10,7 @@ mod history;
 mod queue;
 mod retention;
 mod rows;
+mod stats;
 mod wal;
 mod webhooks;
 mod writer;
@@ -103,6 +104,10 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
+    }
+
+    async fn queue_stats(&self, now: Millis) -> StoreResult<QueueStats> {
+        stats::queue_stats(self, now).await
     }
 
     async fn default_workspace(&self) -> StoreResult<Option<Workspace>> {

@@ -1,0 +1,30 @@
+//! The queue's gauges for `/metrics`. The delivery counts walk the `deliveries_due` partial
+//! index (pending, not held), never the whole table; the webhook count reads the small webhooks
+//! table.
+
+use super::PgStore;
+use crate::domain::time::Millis;
+use crate::store::rows::Columns;
+use crate::store::{QueueStats, StoreResult};
+
+pub async fn queue_stats(store: &PgStore, now: Millis) -> StoreResult<QueueStats> {
+    let row = sqlx::query(
+        "SELECT
+             (SELECT COUNT(*) FROM deliveries WHERE state = 'pending' AND NOT held) AS pending,
+             (SELECT COUNT(*) FROM deliveries
+                 WHERE state = 'pending' AND NOT held AND next_attempt_at <= $1) AS due,
+             (SELECT MIN(next_attempt_at) FROM deliveries
+                 WHERE state = 'pending' AND NOT held) AS earliest,
+             (SELECT COUNT(*) FROM webhooks WHERE NOT enabled) AS disabled",
+    )
+    .bind(now)
+    .fetch_one(&store.pool)
+    .await?;
+    let earliest = row.opt_int("earliest")?;
+    Ok(QueueStats {
+        pending: row.int("pending")? as u64,
+        due: row.int("due")? as u64,
+        oldest_due_age_ms: earliest.map_or(0, |at| (now - at).max(0)),
+        webhooks_disabled: row.int("disabled")? as u64,
+    })
+}
