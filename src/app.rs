@@ -131,6 +131,12 @@ async fn run(
     announce: bool,
 ) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
+    let _only_process = match config.database_url.starts_with("sqlite:") {
+        true => Some(crate::store::sqlite::lock_for_serving(
+            &config.database_url,
+        )?),
+        false => None,
+    };
     let registry = Arc::new(load_event_types(store.as_ref(), clock.as_ref()).await?);
     let generated_key = ensure_default_workspace(store.as_ref(), &config, clock.as_ref()).await?;
     // SQLite serves one process: leases left by an earlier run of it belong to nobody now. With
@@ -201,7 +207,7 @@ async fn run(
             .merge(dashboard::router().with_state(state))
             .layer(axum::middleware::from_fn(http::refuse_nul_in_paths))
     } else {
-        http::ops_router().with_state(state)
+        http::worker_router(state)
     };
     let stop = shutdown.clone();
     axum::serve(listener, router)

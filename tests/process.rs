@@ -84,6 +84,36 @@ async fn serve_generates_a_key_once_and_keeps_it_across_a_graceful_restart() {
 }
 
 #[test]
+fn a_second_process_on_the_same_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("one.db");
+    let mut first = start(&db, &[]);
+    let second = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "SPEAKNODE_DATABASE_URL",
+            format!("sqlite://{}", db.display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        !second.status.success(),
+        "the second process must not start"
+    );
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("in use by another speaknode-webhooks process"),
+        "{stderr}"
+    );
+    signal(&first.child, "TERM");
+    assert!(first.child.wait().unwrap().success());
+    // Once the first has stopped, the file is free again.
+    let mut again = start(&db, &[]);
+    signal(&again.child, "TERM");
+    assert!(again.child.wait().unwrap().success());
+}
+
+#[test]
 fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
     for (name, value) in [
         ("SPEAKNODE_DELIVERY_TIMEOUT", "soon"),

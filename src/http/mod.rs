@@ -158,7 +158,16 @@ pub async fn refuse_nul_in_paths(
     next.run(request).await
 }
 
-/// The routes a worker-only process still serves.
+/// The operations routes, shared by both kinds of process.
 pub fn ops_router() -> Router<AppState> {
     router_of(ops_routes())
+}
+
+/// What a worker-only process (`--no-api`) serves: the operations routes, and the contract's
+/// error body for anything else.
+pub fn worker_router(state: AppState) -> Router {
+    ops_router()
+        .fallback(|| async { ApiError::route_not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .with_state(state)
 }

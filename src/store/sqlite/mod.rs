@@ -99,6 +99,30 @@ fn workspace_from(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Workspace> {
     })
 }
 
+/// SQLite serves one process: a second `serve` on the same file would take over the first one's
+/// deliveries in flight. An exclusive advisory lock on the file (`flock`, which SQLite's own
+/// `fcntl` locks do not touch), held while the returned handle lives, refuses it with a clear
+/// error. Other commands (`migrate`, inspection tools) do not take it.
+pub fn lock_for_serving(url: &str) -> StoreResult<std::fs::File> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?;
+    let path = options.get_filename();
+    let file = std::fs::File::open(path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Unavailable(format!(
+            "{} is in use by another speaknode-webhooks process; SQLite serves one process \
+             (run several on PostgreSQL)",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Unavailable(format!(
+            "cannot lock {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {

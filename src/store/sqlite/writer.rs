@@ -125,6 +125,8 @@ pub(super) fn open(path: &Path) -> StoreResult<Connection> {
     // FULL: a commit is on disk before the 202 goes out, even if the machine loses power.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // The WAL is reused after each checkpoint; this trims what a burst left on disk.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
