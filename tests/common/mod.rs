@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod bad_input;
 pub mod child;
 pub mod pg;
 pub mod process;
