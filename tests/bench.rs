@@ -84,10 +84,6 @@ fn a_seeded_backlog_is_reported_and_not_delivered_during_the_run() {
 #[tokio::test]
 async fn the_backlog_can_be_seeded_on_postgresql() {
     let Some(db) = common::pg::PgDb::create().await else {
-        eprintln!(
-            "{} is not set: PostgreSQL side not run here",
-            common::pg::ENV
-        );
         return;
     };
     let url = db.url.clone();

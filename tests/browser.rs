@@ -3,7 +3,7 @@
 //! through a user's whole journey, and passes only if that script exits 0. Screenshots of each
 //! main page land in `target/screenshots/`.
 //!
-//! Needs `node`, `/usr/bin/chromium` and `npm ci --prefix tests/browser` (`.ci/run` installs
+//! Needs `node`, `/usr/bin/chromium` and `npm ci --prefix tests/browser` (`scripts/test` installs
 //! them). Set `SPEAKNODE_SKIP_BROWSER_TESTS=1` to skip it knowingly on a machine without them.
 
 #![allow(clippy::unwrap_used)]
@@ -29,11 +29,13 @@ fn check_prerequisites(root: &Path) {
     let modules = root.join("tests/browser/node_modules/playwright-core");
     assert!(
         modules.exists(),
-        "playwright-core is not installed: run `npm ci --prefix tests/browser`"
+        "playwright-core is not installed: run `scripts/test` or `npm ci --prefix tests/browser` \
+         (or set SPEAKNODE_SKIP_BROWSER_TESTS=1)"
     );
     assert!(
         Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: `apt-get install chromium` (or set SPEAKNODE_SKIP_BROWSER_TESTS=1)"
+        "{CHROMIUM} is missing: run `scripts/test` or `apt-get install chromium` \
+         (or set SPEAKNODE_SKIP_BROWSER_TESTS=1)"
     );
 }
 
@@ -72,7 +74,7 @@ fn run_journey(mut command: Command) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_users_whole_journey_through_the_dashboard_passes_in_chromium() {
-    if std::env::var_os("SPEAKNODE_SKIP_BROWSER_TESTS").is_some() {
+    if std::env::var_os("SPEAKNODE_SKIP_BROWSER_TESTS").is_some_and(|v| !v.is_empty()) {
         eprintln!("skipped: SPEAKNODE_SKIP_BROWSER_TESTS is set");
         return;
     }

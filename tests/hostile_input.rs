@@ -115,10 +115,6 @@ async fn no_hostile_request_gets_a_5xx_or_a_panic_or_changes_anything_stored() {
 #[tokio::test]
 async fn on_postgresql_no_hostile_request_gets_a_5xx_or_a_panic_or_changes_anything_stored() {
     let Some(db) = PgDb::create().await else {
-        eprintln!(
-            "{} is not set: skipping the PostgreSQL side",
-            common::pg::ENV
-        );
         return;
     };
     barrage(Some(&db.url)).await;
@@ -160,10 +156,6 @@ async fn sql_looking_strings_in_every_field_round_trip_exactly_and_match_nothing
 #[tokio::test]
 async fn on_postgresql_sql_looking_strings_round_trip_exactly_and_match_nothing_else() {
     let Some(db) = PgDb::create().await else {
-        eprintln!(
-            "{} is not set: skipping the PostgreSQL side",
-            common::pg::ENV
-        );
         return;
     };
     round_trip(Some(&db.url)).await;
@@ -312,10 +304,6 @@ async fn nul_is_refused_in_free_text_ids_and_filters_kept_in_event_data_and_repl
 #[tokio::test]
 async fn on_postgresql_nul_is_refused_in_free_text_ids_and_filters_kept_in_event_data() {
     let Some(db) = PgDb::create().await else {
-        eprintln!(
-            "{} is not set: skipping the PostgreSQL side",
-            common::pg::ENV
-        );
         return;
     };
     nul_characters(Some(&db.url)).await;

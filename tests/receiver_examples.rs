@@ -2,7 +2,8 @@
 //! real delivery (the attempt in the Request History must be a 2xx, and the example must say it
 //! handled the event), then requests forged in every way a receiver must catch (4xx).
 //!
-//! Python needs the `standardwebhooks` package (installed by `.ci/run`), Node.js 20 or later.
+//! Python needs the `standardwebhooks` package (`scripts/test` installs it, see `common::python`),
+//! Node.js 20 or later.
 //! The Rust example's handler is compiled into this test and served in-process on a real
 //! socket: building the example binary from a test would mean a nested cargo build.
 
@@ -59,8 +60,7 @@ async fn deliver_to(app: &TestApp, webhook_id: &str, url: &str) -> String {
     event_id
 }
 
-fn example(program: &str, file: &str, secret: &str) -> Command {
-    let mut command = Command::new(program);
+fn example(mut command: Command, file: &str, secret: &str) -> Command {
     command
         .arg(format!("{EXAMPLES}/{file}"))
         .env("SPEAKNODE_WEBHOOK_SECRET", secret)
@@ -72,7 +72,10 @@ fn example(program: &str, file: &str, secret: &str) -> Command {
 async fn the_python_example_accepts_a_real_delivery_and_refuses_forgeries() {
     let app = TestApp::start().await;
     let (webhook_id, secret) = webhook(&app).await;
-    let receiver = Child::start(example("python3", "python/receiver.py", &secret)).await;
+    let Some(python) = common::python::python(&["standardwebhooks"]) else {
+        return;
+    };
+    let receiver = Child::start(example(python, "python/receiver.py", &secret)).await;
 
     let event_id = deliver_to(&app, &webhook_id, &receiver.url).await;
     receiver
@@ -86,7 +89,7 @@ async fn the_python_example_accepts_a_real_delivery_and_refuses_forgeries() {
 async fn the_node_example_accepts_a_real_delivery_and_refuses_forgeries() {
     let app = TestApp::start().await;
     let (webhook_id, secret) = webhook(&app).await;
-    let receiver = Child::start(example("node", "node/receiver.mjs", &secret)).await;
+    let receiver = Child::start(example(Command::new("node"), "node/receiver.mjs", &secret)).await;
 
     let event_id = deliver_to(&app, &webhook_id, &receiver.url).await;
     receiver

@@ -79,10 +79,6 @@ async fn count(pool: &sqlx::PgPool, sql: &'static str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_share_the_work_and_survive_one_being_killed() {
     let Some(db) = PgDb::create().await else {
-        eprintln!(
-            "{} is not set: the multi-process test needs PostgreSQL",
-            common::pg::ENV
-        );
         return;
     };
     speaknode_webhooks::delivery::sender::install_crypto_provider();
@@ -195,10 +191,6 @@ async fn three_processes_share_the_work_and_survive_one_being_killed() {
 #[tokio::test]
 async fn the_service_rides_out_the_database_going_away_and_loses_nothing() {
     let Some(db) = PgDb::create().await else {
-        eprintln!(
-            "{} is not set: the outage test needs PostgreSQL",
-            common::pg::ENV
-        );
         return;
     };
     let mut url = url::Url::parse(&db.url).unwrap();

@@ -12,10 +12,6 @@ use common::{Receiver, Reply, TestApp, eventually, session_started};
 #[tokio::test]
 async fn starting_a_process_leaves_another_processs_attempts_in_flight_alone() {
     let Some(db) = PgDb::create().await else {
-        eprintln!(
-            "{} is not set: PostgreSQL side not run here",
-            common::pg::ENV
-        );
         return;
     };
     let on_db = |args: &mut speaknode_webhooks::config::ServeArgs| {

@@ -28,7 +28,6 @@ macro_rules! conformance {
                 #[tokio::test]
                 async fn $scenario() {
                     let Some(db) = crate::common::pg::PgDb::create().await else {
-                        eprintln!("{} is not set: PostgreSQL side not run here", crate::common::pg::ENV);
                         return;
                     };
                     let store = speaknode_webhooks::store::postgres::PgStore::open(&db.url, 8).await.unwrap();

@@ -1,6 +1,6 @@
-//! A receiver run as a child process (the example receivers, `speaknode-webhooks listen`): it
-//! prints `listening on <url>` when ready; its output is collected so a test can wait for what it
-//! printed, and it is killed when the test drops it.
+//! A receiver run as a child process (the example receivers, `speaknode-webhooks listen`, or
+//! `serve`): it prints a line holding `listening on <url>` when ready; its output is collected so
+//! a test can wait for what it printed, and it is killed when the test drops it.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -18,8 +18,8 @@ pub struct Child {
 }
 
 impl Child {
-    /// Starts `command` and waits until it prints `listening on <url>`; fails the test with its
-    /// stderr if it exits first or takes longer than the deadline.
+    /// Starts `command` and waits until a line of its output holds `listening on <url>`; fails the
+    /// test with its stderr if it exits first or takes longer than the deadline.
     pub async fn start(mut command: Command) -> Self {
         command
             .stdin(Stdio::null())
@@ -61,12 +61,10 @@ impl Child {
     async fn wait_for_listening(&mut self, what: &str) -> String {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let printed = self
-                .stdout
-                .lock()
-                .unwrap()
-                .iter()
-                .find_map(|l| l.strip_prefix("listening on ").map(str::to_string));
+            let printed = self.stdout.lock().unwrap().iter().find_map(|l| {
+                l.split_once("listening on ")
+                    .map(|(_, url)| url.to_string())
+            });
             if let Some(url) = printed {
                 return url;
             }

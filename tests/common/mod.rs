@@ -8,6 +8,7 @@ pub mod child;
 pub mod pg;
 pub mod process;
 pub mod proxy;
+pub mod python;
 pub mod receiver;
 pub mod signed;
 
