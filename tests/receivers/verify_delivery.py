@@ -1,7 +1,7 @@
 """Verifies a captured SpeakNode delivery the way receivers that nobody here wrote would.
 
 Usage: verify_delivery.py CAPTURE.json, where the capture holds {"secret", "headers", "body_base64"}.
-Exits 0 when both the contract's snippet and the `standardwebhooks` package accept it.
+Exits 0 when both the reference snippet (docs/receiving-webhooks.md) and the `standardwebhooks` package accept it.
 """
 
 import base64
@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import Webhook
 
 
 def verify_speaknode(secret: str, payload: bytes, signature: str) -> bool:
-    # The snippet from PRODUCT.md, verbatim in substance.
+    # The reference snippet of docs/receiving-webhooks.md, verbatim in substance.
     expected = hmac.new(secret.encode("utf-8"), payload, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature)
 
@@ -27,7 +27,7 @@ def main() -> int:
     body = base64.b64decode(capture["body_base64"])
 
     if not verify_speaknode(secret, body, headers["x-speaknode-signature"]):
-        print("X-SpeakNode-Signature rejected by the contract snippet", file=sys.stderr)
+        print("X-SpeakNode-Signature rejected by the reference snippet", file=sys.stderr)
         return 1
     try:
         parsed = Webhook(secret).verify(body, headers)

@@ -54,7 +54,7 @@ impl fmt::Display for VerifyError {
 
 impl std::error::Error for VerifyError {}
 
-/// Header names as the contract and the docs spell them, so messages match what people search.
+/// Header names as the docs spell them, so messages match what people search.
 fn shown(name: &str) -> &str {
     match name {
         "x-speaknode-signature" => "X-SpeakNode-Signature",

@@ -1,6 +1,7 @@
-"""A SpeakNode webhook receiver in Python: the standard library's http.server, the contract's
-snippet for X-SpeakNode-Signature, and the `standardwebhooks` package for the Standard Webhooks
-headers (which also refuses stale timestamps, so a captured request cannot be replayed later).
+"""A SpeakNode webhook receiver in Python: the standard library's http.server, the reference
+snippet of docs/receiving-webhooks.md for X-SpeakNode-Signature, and the `standardwebhooks`
+package for the Standard Webhooks headers (which also refuses stale timestamps, so a captured
+request cannot be replayed later).
 
     pip install standardwebhooks
     SPEAKNODE_WEBHOOK_SECRET=whsec_... PORT=8000 python3 receiver.py
@@ -27,7 +28,8 @@ seen = set()
 
 
 def verify_speaknode(secret: str, payload: bytes, signature: str) -> bool:
-    # The contract's snippet: hex HMAC-SHA256 of the raw body, keyed with the whole secret.
+    # The reference snippet (docs/receiving-webhooks.md): hex HMAC-SHA256 of the raw body,
+    # keyed with the whole secret.
     expected = hmac.new(secret.encode("utf-8"), payload, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
