@@ -30,6 +30,17 @@ struct Watch {
     seen: Mutex<HashMap<String, usize>>,
 }
 
+struct InFlight {
+    watch: Arc<Watch>,
+    id: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.watch.in_flight.lock().unwrap().remove(&self.id);
+    }
+}
+
 async fn start_watching_receiver() -> (String, Arc<Watch>) {
     let watch = Arc::new(Watch::default());
     let state = watch.clone();
@@ -43,9 +54,11 @@ async fn start_watching_receiver() -> (String, Arc<Watch>) {
             if !watch.in_flight.lock().unwrap().insert(id.clone()) {
                 *watch.overlaps.lock().unwrap() += 1;
             }
+            *watch.seen.lock().unwrap().entry(id.clone()).or_default() += 1;
+            // Leaves `in_flight` even when the handler is dropped midway: a killed process's
+            // request is cut off, and its later retry by another process is no overlap.
+            let _leaving = InFlight { watch, id };
             tokio::time::sleep(Duration::from_millis(2)).await;
-            watch.in_flight.lock().unwrap().remove(&id);
-            *watch.seen.lock().unwrap().entry(id).or_default() += 1;
             "ok"
         }
     });

@@ -1,5 +1,6 @@
 //! The operator's side: workspaces, key revocation, new event types, and requeueing failures.
 
+use super::query;
 use super::{PgStore, notify_wake};
 use crate::domain::event_type::EventTypeDef;
 use crate::domain::time::Millis;
@@ -7,7 +8,7 @@ use crate::store::rows::{Columns, page};
 use crate::store::{Page, PageRequest, StoreResult, Workspace};
 
 pub async fn list_workspaces(store: &PgStore, req: PageRequest) -> StoreResult<Page<Workspace>> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT seq, id, name, created_at FROM workspaces
          WHERE ($1::BIGINT IS NULL OR seq < $1) ORDER BY seq DESC LIMIT $2",
     )
@@ -30,7 +31,7 @@ pub async fn revoke_api_key(
     key_id: &str,
     now: Millis,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
+    let done = query(
         "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE workspace_id = $2 AND id = $3",
     )
     .bind(now)
@@ -46,7 +47,7 @@ pub async fn insert_event_type(
     def: &EventTypeDef,
     now: Millis,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
+    let done = query(
         "INSERT INTO event_types (name, description, schema, example, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (name) DO NOTHING",
     )
@@ -69,7 +70,7 @@ pub async fn requeue_failed(
 ) -> StoreResult<Option<u64>> {
     let mut tx = store.begin().await?;
     let webhook =
-        sqlx::query("SELECT enabled FROM webhooks WHERE workspace_id = $1 AND id = $2 FOR UPDATE")
+        query("SELECT enabled FROM webhooks WHERE workspace_id = $1 AND id = $2 FOR UPDATE")
             .bind(workspace_id)
             .bind(webhook_id)
             .fetch_optional(&mut *tx)
@@ -77,7 +78,7 @@ pub async fn requeue_failed(
     let Some(webhook) = webhook else {
         return Ok(None);
     };
-    let done = sqlx::query(
+    let done = query(
         "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, next_trigger = 'manual', held = $2,
              lease_owner = NULL, lease_token = lease_token + 1, updated_at = $1
          WHERE webhook_id = $3 AND state = 'failed' AND created_at >= $4",

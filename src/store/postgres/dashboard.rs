@@ -2,6 +2,7 @@
 //! secret rotation.
 
 use super::PgStore;
+use super::query;
 use crate::domain::time::Millis;
 use crate::domain::webhook::Secret;
 use crate::store::rows::Columns;
@@ -10,11 +11,11 @@ use crate::store::{DeliveryStats, NewSession, Session, StoreResult};
 pub async fn create_session(store: &PgStore, s: &NewSession) -> StoreResult<()> {
     let mut tx = store.begin().await?;
     // Dropping expired sessions at each sign-in keeps the table small without a sweeper.
-    sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at <= $1")
+    query("DELETE FROM dashboard_sessions WHERE expires_at <= $1")
         .bind(s.created_at)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    query(
         "INSERT INTO dashboard_sessions (token_hash, workspace_id, csrf_token, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5)",
     )
@@ -34,7 +35,7 @@ pub async fn session(
     token_hash: &[u8],
     now: Millis,
 ) -> StoreResult<Option<Session>> {
-    let row = sqlx::query(
+    let row = query(
         "SELECT s.workspace_id, w.name, s.csrf_token, s.expires_at
          FROM dashboard_sessions s JOIN workspaces w ON w.id = s.workspace_id
          WHERE s.token_hash = $1 AND s.expires_at > $2",
@@ -55,7 +56,7 @@ pub async fn session(
 }
 
 pub async fn delete_session(store: &PgStore, token_hash: &[u8]) -> StoreResult<()> {
-    sqlx::query("DELETE FROM dashboard_sessions WHERE token_hash = $1")
+    query("DELETE FROM dashboard_sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(&store.pool)
         .await?;
@@ -68,7 +69,7 @@ pub async fn delivery_stats(
     webhook_id: &str,
     since: Millis,
 ) -> StoreResult<DeliveryStats> {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT state, COUNT(*) AS n FROM deliveries
          WHERE webhook_id = $1 AND workspace_id = $2 AND created_at >= $3 GROUP BY state",
     )
@@ -100,16 +101,15 @@ pub async fn rotate_secret(
 ) -> StoreResult<bool> {
     let mut tx = store.begin().await?;
     // Lock the webhook so concurrent rotations apply one after the other.
-    let locked =
-        sqlx::query("SELECT 1 FROM webhooks WHERE workspace_id = $1 AND id = $2 FOR UPDATE")
-            .bind(workspace_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let locked = query("SELECT 1 FROM webhooks WHERE workspace_id = $1 AND id = $2 FOR UPDATE")
+        .bind(workspace_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
     if locked.is_none() {
         return Ok(false);
     }
-    sqlx::query(
+    query(
         "UPDATE webhook_secrets SET expires_at = $1 WHERE webhook_id = $2 AND expires_at IS NULL",
     )
     .bind(old_expires_at)
@@ -118,7 +118,7 @@ pub async fn rotate_secret(
     .await?;
     // Secrets sign newest first (by created_at): a rotation in the same millisecond as the
     // previous secret's creation must still sort first.
-    sqlx::query(
+    query(
         "INSERT INTO webhook_secrets (webhook_id, secret, created_at)
          SELECT $1, $2, GREATEST($3, COALESCE(MAX(created_at) + 1, $3)) FROM webhook_secrets WHERE webhook_id = $1",
     )

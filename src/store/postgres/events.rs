@@ -3,6 +3,7 @@
 //! (on any process) create one event: the second waits for the first to commit, then replays it.
 
 use super::PgStore;
+use super::query;
 use crate::domain::ids;
 use crate::store::rows::{
     Columns, delivery_summary_from, event_columns, event_from, page, subscribers,
@@ -12,7 +13,7 @@ use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest
 pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> {
     let mut tx = store.begin().await?;
     if let Some(idem) = &event.idempotency {
-        let claimed = sqlx::query(
+        let claimed = query(
             "INSERT INTO idempotency_keys (workspace_id, key, request_hash, event_id, created_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (workspace_id, key) DO UPDATE SET request_hash = excluded.request_hash,
@@ -29,7 +30,7 @@ pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> 
         .fetch_optional(&mut *tx)
         .await?;
         if claimed.is_none() {
-            let seen = sqlx::query("SELECT request_hash, event_id FROM idempotency_keys WHERE workspace_id = $1 AND key = $2")
+            let seen = query("SELECT request_hash, event_id FROM idempotency_keys WHERE workspace_id = $1 AND key = $2")
                 .bind(&event.workspace_id)
                 .bind(&idem.key)
                 .fetch_one(&mut *tx)
@@ -37,7 +38,7 @@ pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> 
             if seen.bytes("request_hash")? != idem.request_hash {
                 return Ok(Ingested::KeyReused);
             }
-            let first = sqlx::query(concat!(
+            let first = query(concat!(
                 "SELECT ",
                 event_columns!(),
                 " FROM events WHERE id = $1"
@@ -50,12 +51,12 @@ pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> 
     }
 
     let candidates =
-        sqlx::query("SELECT id, event_types FROM webhooks WHERE workspace_id = $1 AND enabled")
+        query("SELECT id, event_types FROM webhooks WHERE workspace_id = $1 AND enabled")
             .bind(&event.workspace_id)
             .fetch_all(&mut *tx)
             .await?;
     let webhook_ids = subscribers(&candidates, &event.event_type)?;
-    sqlx::query(
+    query(
         "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count,
              traceparent)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -74,7 +75,7 @@ pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> 
             .iter()
             .map(|_| ids::new_id(ids::DELIVERY))
             .collect();
-        sqlx::query(
+        query(
             "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at,
                  next_trigger, created_at, updated_at)
              SELECT d, $3, w, $4, 'pending', $5, 'scheduled', $5, $5 FROM UNNEST($1::TEXT[], $2::TEXT[]) AS t(d, w)",
@@ -107,7 +108,7 @@ pub async fn list(
     event_type: Option<&str>,
     req: PageRequest,
 ) -> StoreResult<Page<Event>> {
-    let rows = sqlx::query(concat!(
+    let rows = query(concat!(
         "SELECT ",
         event_columns!(),
         " FROM events WHERE workspace_id = $1 AND NOT is_test AND ($2::TEXT IS NULL OR event_type = $2)
@@ -127,7 +128,7 @@ pub async fn get(
     workspace_id: &str,
     id: &str,
 ) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>> {
-    let row = sqlx::query(concat!(
+    let row = query(concat!(
         "SELECT ",
         event_columns!(),
         " FROM events WHERE workspace_id = $1 AND id = $2 AND NOT is_test"
@@ -137,7 +138,7 @@ pub async fn get(
     .fetch_optional(&store.pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let deliveries = sqlx::query(
+    let deliveries = query(
         "SELECT id, webhook_id, state, attempts, next_attempt_at FROM deliveries WHERE event_id = $1 ORDER BY seq",
     )
     .bind(id)

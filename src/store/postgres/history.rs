@@ -1,5 +1,6 @@
 //! The Request History: every attempt of a webhook, newest first.
 
+use super::query;
 use super::{PgStore, notify_wake};
 use crate::domain::time::Millis;
 use crate::store::rows::{Columns, attempt_columns, attempt_from, page};
@@ -12,7 +13,7 @@ pub async fn list(
     filter: &AttemptFilter,
     req: PageRequest,
 ) -> StoreResult<Page<Attempt>> {
-    let rows = sqlx::query(concat!(
+    let rows = query(concat!(
         "SELECT ",
         attempt_columns!(),
         " FROM attempts a JOIN events e ON e.id = a.event_id
@@ -43,7 +44,7 @@ pub async fn get(
     webhook_id: &str,
     id: &str,
 ) -> StoreResult<Option<Attempt>> {
-    let row = sqlx::query(concat!(
+    let row = query(concat!(
         "SELECT ",
         attempt_columns!(),
         " FROM attempts a JOIN events e ON e.id = a.event_id
@@ -65,7 +66,7 @@ pub async fn retry(
     now: Millis,
 ) -> StoreResult<Option<String>> {
     let mut tx = store.begin().await?;
-    let row = sqlx::query(
+    let row = query(
         "SELECT a.delivery_id, w.enabled FROM attempts a JOIN webhooks w ON w.id = a.webhook_id
          WHERE a.id = $1 AND a.webhook_id = $2 AND a.workspace_id = $3",
     )
@@ -78,7 +79,7 @@ pub async fn retry(
     let delivery_id = row.text("delivery_id")?;
     let enabled = row.flag("enabled")?;
     // Whatever its state, the delivery gets one more attempt now; a disabled webhook's waits.
-    sqlx::query(
+    query(
         "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, next_trigger = 'manual',
              held = $2, lease_owner = NULL, lease_token = lease_token + 1, updated_at = $1 WHERE id = $3",
     )

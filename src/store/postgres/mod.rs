@@ -2,21 +2,25 @@
 //! `FOR UPDATE SKIP LOCKED` so processes never take the same delivery, and `NOTIFY` wakes idle
 //! workers in every process as soon as new deliveries are queued.
 
+mod accept;
 mod admin;
+mod batch;
 mod dashboard;
 mod events;
 mod history;
 mod queue;
+mod record;
 mod retention;
 mod stats;
 mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -33,8 +37,32 @@ use crate::domain::webhook::Secret;
 /// "something may be due now".
 const WAKE_CHANNEL: &str = "speaknode_wake";
 
+/// How this process reaches PostgreSQL.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub max_connections: u32,
+    /// The URL goes through a pooler in transaction mode (PgBouncer): statements are sent
+    /// unnamed, since a named one prepared on one server connection is unknown on the next.
+    pub pooled: bool,
+    /// A direct connection for what a transaction-mode pooler cannot carry: LISTEN (a session
+    /// of its own) and migrations (a session-level advisory lock).
+    pub direct_url: Option<String>,
+}
+
+/// Whether statements are prepared once per connection and reused (named), or sent unnamed.
+/// A process has one database, so this is set once, when its store opens.
+static NAMED_STATEMENTS: AtomicBool = AtomicBool::new(true);
+
+/// Every statement of this backend goes through here, so pooled mode can turn off named
+/// prepared statements in one place.
+fn query(sql: &'static str) -> sqlx::query::Query<'static, Postgres, PgArguments> {
+    sqlx::query(sql).persistent(NAMED_STATEMENTS.load(Ordering::Relaxed))
+}
+
 pub struct PgStore {
     pool: PgPool,
+    /// Where LISTEN connects: the pool itself, a direct URL, or nowhere (pooled without one).
+    listen_on: Option<String>,
     sealer: Sealer,
     /// Asks the notifier task to tell the other processes that deliveries were queued.
     wake_others: Arc<Notify>,
@@ -42,7 +70,14 @@ pub struct PgStore {
     _notifier: tokio_util::sync::DropGuard,
     /// Other processes may revoke keys too: entries live [`KEY_TTL`].
     keys: KeyCache,
+    /// Group commit of events without an idempotency key.
+    accepts: batch::Batcher<accept::Accept>,
+    /// Group commit of attempts.
+    records: batch::Batcher<record::Record>,
 }
+
+/// Writer tasks per kind of batch (see `batch`).
+const LANES: usize = 1;
 
 /// How long a revocation made by another process may take to reach this one.
 const KEY_TTL: Duration = Duration::from_secs(2);
@@ -55,18 +90,49 @@ const WAKE_EVERY: Duration = Duration::from_millis(20);
 impl PgStore {
     /// Connects (TLS when the URL asks for it, e.g. `?sslmode=require`) and applies migrations.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
+        let connection = Connection {
+            max_connections,
+            ..Connection::default()
+        };
+        Self::open_with(url, &connection).await
+    }
+
+    /// Like [`PgStore::open`], through a pooler and/or with a direct connection beside it.
+    pub async fn open_with(url: &str, connection: &Connection) -> StoreResult<Self> {
+        let parse = |url: &str| {
+            PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))
+        };
+        let mut options = parse(url)?;
+        if connection.pooled {
+            NAMED_STATEMENTS.store(false, Ordering::Relaxed);
+            options = options.statement_cache_capacity(0);
+        }
         let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
+            .max_connections(connection.max_connections)
             // Short, so requests answer 503 promptly while the database is away.
             .acquire_timeout(Duration::from_secs(3))
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))?;
+        let migrate = |pool: PgPool| async move {
+            sqlx::migrate!("./migrations/postgres")
+                .run(&pool)
+                .await
+                .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+        };
+        match &connection.direct_url {
+            Some(direct) => {
+                let direct = sqlx::PgPool::connect_with(parse(direct)?).await?;
+                migrate(direct.clone()).await?;
+                direct.close().await;
+            }
+            None => migrate(pool.clone()).await?,
+        }
+        let listen_on = match (&connection.direct_url, connection.pooled) {
+            (Some(direct), _) => Some(direct.clone()),
+            (None, false) => Some(url.to_string()),
+            (None, true) => None,
+        };
         let wake_others = Arc::new(Notify::new());
         let stop = CancellationToken::new();
         tokio::spawn(notify_others(
@@ -75,11 +141,14 @@ impl PgStore {
             stop.clone(),
         ));
         Ok(Self {
+            accepts: batch::Batcher::spawn(pool.clone(), LANES),
+            records: batch::Batcher::spawn(pool.clone(), LANES),
             pool,
             sealer: Sealer::plaintext(),
             wake_others,
             _notifier: stop.drop_guard(),
             keys: KeyCache::with_ttl(KEY_TTL),
+            listen_on,
         })
     }
 
@@ -102,7 +171,7 @@ async fn notify_others(pool: PgPool, wanted: Arc<Notify>, stop: CancellationToke
             _ = stop.cancelled() => return,
             _ = wanted.notified() => {}
         }
-        let sent = sqlx::query("SELECT pg_notify($1, '')")
+        let sent = query("SELECT pg_notify($1, '')")
             .bind(WAKE_CHANNEL)
             .execute(&pool)
             .await;
@@ -116,7 +185,7 @@ async fn notify_others(pool: PgPool, wanted: Arc<Notify>, stop: CancellationToke
 
 /// Queues a wake-up for every listening process; delivered when the transaction commits.
 async fn notify_wake(tx: &mut Transaction<'static, Postgres>) -> StoreResult<()> {
-    sqlx::query("SELECT pg_notify($1, '')")
+    query("SELECT pg_notify($1, '')")
         .bind(WAKE_CHANNEL)
         .execute(&mut **tx)
         .await?;
@@ -138,9 +207,13 @@ impl Store for PgStore {
     }
 
     async fn watch_wakeups(&self, wake: Arc<Notify>, shutdown: CancellationToken) {
+        let Some(listen_on) = &self.listen_on else {
+            // Pooled without a direct connection: the worker's poll (every second) finds work.
+            return;
+        };
         let mut backoff = Duration::from_millis(200);
         while !shutdown.is_cancelled() {
-            let mut listener = match PgListener::connect_with(&self.pool).await {
+            let mut listener = match PgListener::connect(listen_on).await {
                 Ok(listener) => listener,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot listen for wake-ups; retrying");
@@ -172,7 +245,7 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
@@ -181,27 +254,25 @@ impl Store for PgStore {
     }
 
     async fn default_workspace(&self) -> StoreResult<Option<Workspace>> {
-        let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE is_default")
+        let row = query("SELECT id, name, created_at FROM workspaces WHERE is_default")
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(workspace_from).transpose()
     }
 
     async fn create_workspace(&self, workspace: &Workspace, is_default: bool) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO workspaces (id, name, is_default, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&workspace.id)
-        .bind(&workspace.name)
-        .bind(is_default)
-        .bind(workspace.created_at)
-        .execute(&self.pool)
-        .await?;
+        query("INSERT INTO workspaces (id, name, is_default, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&workspace.id)
+            .bind(&workspace.name)
+            .bind(is_default)
+            .bind(workspace.created_at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     async fn workspace(&self, id: &str) -> StoreResult<Option<Workspace>> {
-        let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE id = $1")
+        let row = query("SELECT id, name, created_at FROM workspaces WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -215,7 +286,7 @@ impl Store for PgStore {
         key_hash: &[u8],
         now: Millis,
     ) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL
              WHERE api_keys.workspace_id = excluded.workspace_id",
@@ -234,12 +305,11 @@ impl Store for PgStore {
         if cached.is_some() {
             return Ok(cached);
         }
-        let row = sqlx::query(
-            "SELECT workspace_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(key_hash)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row =
+            query("SELECT workspace_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+                .bind(key_hash)
+                .fetch_optional(&self.pool)
+                .await?;
         let workspace_id = row.map(|r| r.text("workspace_id")).transpose()?;
         if let Some(id) = &workspace_id {
             self.keys.insert(key_hash, id, generation);
@@ -248,7 +318,7 @@ impl Store for PgStore {
     }
 
     async fn upsert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "INSERT INTO event_types (name, description, schema, example, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $5)
              ON CONFLICT (name) DO UPDATE SET description = excluded.description,
@@ -266,7 +336,7 @@ impl Store for PgStore {
 
     async fn event_types(&self) -> StoreResult<Vec<EventTypeDef>> {
         let rows =
-            sqlx::query("SELECT name, description, schema, example FROM event_types ORDER BY name")
+            query("SELECT name, description, schema, example FROM event_types ORDER BY name")
                 .fetch_all(&self.pool)
                 .await?;
         rows.iter().map(event_type_from).collect()
@@ -312,7 +382,14 @@ impl Store for PgStore {
     }
 
     async fn ingest_event(&self, event: &NewEvent) -> StoreResult<Ingested> {
-        events::ingest(self, event).await
+        if event.idempotency.is_some() {
+            return events::ingest(self, event).await;
+        }
+        let accepted = self.accepts.submit(accept::Accept(event.clone())).await?;
+        if accepted.delivery_count > 0 {
+            self.wake_others.notify_one();
+        }
+        Ok(Ingested::Created(accepted))
     }
 
     async fn list_events(
@@ -349,7 +426,7 @@ impl Store for PgStore {
     }
 
     async fn record_attempt(&self, attempt: &NewAttempt) -> StoreResult<Attempt> {
-        queue::record_attempt(self, attempt).await
+        self.records.submit(record::Record(attempt.clone())).await?
     }
 
     async fn create_test_delivery(&self, test: &NewTestDelivery) -> StoreResult<Option<Claimed>> {

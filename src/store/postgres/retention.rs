@@ -2,6 +2,7 @@
 //! batches. `SKIP LOCKED` lets several processes prune at once without waiting on each other.
 
 use super::PgStore;
+use super::query;
 use crate::domain::time::Millis;
 use crate::store::StoreResult;
 use crate::store::rows::Columns;
@@ -9,7 +10,7 @@ use crate::store::rows::Columns;
 pub async fn prune(store: &PgStore, cutoff: Millis, limit: u32) -> StoreResult<u64> {
     let mut tx = store.pool.begin().await?;
     // An event with a delivery still pending is kept: accepted work is never dropped.
-    let ids: Vec<String> = sqlx::query(
+    let ids: Vec<String> = query(
         "SELECT id FROM events e WHERE created_at < $1
            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.state = 'pending')
          ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
@@ -26,9 +27,9 @@ pub async fn prune(store: &PgStore, cutoff: Millis, limit: u32) -> StoreResult<u
         "DELETE FROM deliveries WHERE event_id = ANY($1)",
         "DELETE FROM events WHERE id = ANY($1)",
     ] {
-        sqlx::query(sql).bind(&ids).execute(&mut *tx).await?;
+        query(sql).bind(&ids).execute(&mut *tx).await?;
     }
-    sqlx::query(
+    query(
         "DELETE FROM idempotency_keys WHERE (workspace_id, key) IN
            (SELECT workspace_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)",
     )

@@ -3,12 +3,13 @@
 //! table.
 
 use super::PgStore;
+use super::query;
 use crate::domain::time::Millis;
 use crate::store::rows::Columns;
 use crate::store::{QueueStats, StoreResult};
 
 pub async fn queue_stats(store: &PgStore, now: Millis) -> StoreResult<QueueStats> {
-    let row = sqlx::query(
+    let row = query(
         "SELECT
              (SELECT COUNT(*) FROM deliveries WHERE state = 'pending' AND NOT held) AS pending,
              (SELECT COUNT(*) FROM deliveries

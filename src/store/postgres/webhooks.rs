@@ -1,5 +1,6 @@
 //! Webhooks and their secrets.
 
+use super::query;
 use super::{PgStore, notify_wake};
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
@@ -14,7 +15,7 @@ fn to_json(names: &[String]) -> String {
 pub async fn create(store: &PgStore, w: &NewWebhook) -> StoreResult<Webhook> {
     let mut tx = store.begin().await?;
     let reason = (!w.enabled).then_some(DisabledReason::Manual.as_str());
-    sqlx::query(
+    query(
         "INSERT INTO webhooks (id, workspace_id, url, description, event_types, enabled, disabled_reason,
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
     )
@@ -28,7 +29,7 @@ pub async fn create(store: &PgStore, w: &NewWebhook) -> StoreResult<Webhook> {
     .bind(w.now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("INSERT INTO webhook_secrets (webhook_id, secret, created_at) VALUES ($1, $2, $3)")
+    query("INSERT INTO webhook_secrets (webhook_id, secret, created_at) VALUES ($1, $2, $3)")
         .bind(&w.id)
         .bind(store.sealer.seal(&w.secret))
         .bind(w.now)
@@ -54,7 +55,7 @@ pub async fn list(
     workspace_id: &str,
     req: PageRequest,
 ) -> StoreResult<Page<Webhook>> {
-    let rows = sqlx::query(concat!(
+    let rows = query(concat!(
         "SELECT ",
         webhook_columns!(),
         " FROM webhooks WHERE workspace_id = $1 AND ($2::BIGINT IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3"
@@ -71,7 +72,7 @@ pub async fn get<'c, E>(executor: E, workspace_id: &str, id: &str) -> StoreResul
 where
     E: sqlx::Executor<'c, Database = sqlx::Postgres>,
 {
-    let row = sqlx::query(concat!(
+    let row = query(concat!(
         "SELECT ",
         webhook_columns!(),
         " FROM webhooks WHERE workspace_id = $1 AND id = $2"
@@ -92,7 +93,7 @@ pub async fn update(
 ) -> StoreResult<Option<Webhook>> {
     let mut tx = store.begin().await?;
     // Locks the row, so concurrent updates apply one after the other instead of losing one.
-    let row = sqlx::query(concat!(
+    let row = query(concat!(
         "SELECT ",
         webhook_columns!(),
         " FROM webhooks WHERE workspace_id = $1 AND id = $2 FOR UPDATE"
@@ -107,7 +108,7 @@ pub async fn update(
     let Some(webhook) = before.patched(patch, now) else {
         return Ok(Some(before));
     };
-    sqlx::query(
+    query(
         "UPDATE webhooks SET url = $1, description = $2, event_types = $3, enabled = $4, disabled_reason = $5,
              updated_at = $6 WHERE id = $7",
     )
@@ -121,7 +122,7 @@ pub async fn update(
     .execute(&mut *tx)
     .await?;
     // A disabled webhook's deliveries wait (held) and resume, still due, when it is enabled again.
-    sqlx::query("UPDATE deliveries SET held = $1 WHERE webhook_id = $2 AND state = 'pending' AND held <> $1")
+    query("UPDATE deliveries SET held = $1 WHERE webhook_id = $2 AND state = 'pending' AND held <> $1")
         .bind(!webhook.enabled)
         .bind(id)
         .execute(&mut *tx)
@@ -140,16 +141,15 @@ pub async fn delete(
     now: Millis,
 ) -> StoreResult<bool> {
     let mut tx = store.begin().await?;
-    let found =
-        sqlx::query("SELECT 1 FROM webhooks WHERE workspace_id = $1 AND id = $2 FOR UPDATE")
-            .bind(workspace_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let found = query("SELECT 1 FROM webhooks WHERE workspace_id = $1 AND id = $2 FOR UPDATE")
+        .bind(workspace_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
     if found.is_none() {
         return Ok(false);
     }
-    sqlx::query(
+    query(
         "UPDATE deliveries SET state = 'cancelled', next_attempt_at = NULL, lease_owner = NULL, updated_at = $1
          WHERE webhook_id = $2 AND state = 'pending'",
     )
@@ -157,15 +157,15 @@ pub async fn delete(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM attempts WHERE webhook_id = $1")
+    query("DELETE FROM attempts WHERE webhook_id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM webhook_secrets WHERE webhook_id = $1")
+    query("DELETE FROM webhook_secrets WHERE webhook_id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM webhooks WHERE id = $1")
+    query("DELETE FROM webhooks WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -196,7 +196,7 @@ pub async fn valid_secrets<'c, E>(
 where
     E: sqlx::Executor<'c, Database = sqlx::Postgres>,
 {
-    let rows = sqlx::query(
+    let rows = query(
         "SELECT webhook_id, secret FROM webhook_secrets WHERE webhook_id = ANY($1)
            AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at DESC",
     )
