@@ -16,7 +16,6 @@ mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -37,32 +36,14 @@ use crate::domain::webhook::Secret;
 /// "something may be due now".
 const WAKE_CHANNEL: &str = "speaknode_wake";
 
-/// How this process reaches PostgreSQL.
-#[derive(Debug, Clone, Default)]
-pub struct Connection {
-    pub max_connections: u32,
-    /// The URL goes through a pooler in transaction mode (PgBouncer): statements are sent
-    /// unnamed, since a named one prepared on one server connection is unknown on the next.
-    pub pooled: bool,
-    /// A direct connection for what a transaction-mode pooler cannot carry: LISTEN (a session
-    /// of its own) and migrations (a session-level advisory lock).
-    pub direct_url: Option<String>,
-}
-
-/// Whether statements are prepared once per connection and reused (named), or sent unnamed.
-/// A process has one database, so this is set once, when its store opens.
-static NAMED_STATEMENTS: AtomicBool = AtomicBool::new(true);
-
-/// Every statement of this backend goes through here, so pooled mode can turn off named
-/// prepared statements in one place.
+/// Every statement of this backend goes through here: one place to decide how statements are
+/// prepared (a transaction-mode pooler such as PgBouncer will need them handled differently).
 fn query(sql: &'static str) -> sqlx::query::Query<'static, Postgres, PgArguments> {
-    sqlx::query(sql).persistent(NAMED_STATEMENTS.load(Ordering::Relaxed))
+    sqlx::query(sql)
 }
 
 pub struct PgStore {
     pool: PgPool,
-    /// Where LISTEN connects: the pool itself, a direct URL, or nowhere (pooled without one).
-    listen_on: Option<String>,
     sealer: Sealer,
     /// Asks the notifier task to tell the other processes that deliveries were queued.
     wake_others: Arc<Notify>,
@@ -90,49 +71,18 @@ const WAKE_EVERY: Duration = Duration::from_millis(20);
 impl PgStore {
     /// Connects (TLS when the URL asks for it, e.g. `?sslmode=require`) and applies migrations.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
-        let connection = Connection {
-            max_connections,
-            ..Connection::default()
-        };
-        Self::open_with(url, &connection).await
-    }
-
-    /// Like [`PgStore::open`], through a pooler and/or with a direct connection beside it.
-    pub async fn open_with(url: &str, connection: &Connection) -> StoreResult<Self> {
-        let parse = |url: &str| {
-            PgConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))
-        };
-        let mut options = parse(url)?;
-        if connection.pooled {
-            NAMED_STATEMENTS.store(false, Ordering::Relaxed);
-            options = options.statement_cache_capacity(0);
-        }
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
         let pool = PgPoolOptions::new()
-            .max_connections(connection.max_connections)
+            .max_connections(max_connections)
             // Short, so requests answer 503 promptly while the database is away.
             .acquire_timeout(Duration::from_secs(3))
             .connect_with(options)
             .await?;
-        let migrate = |pool: PgPool| async move {
-            sqlx::migrate!("./migrations/postgres")
-                .run(&pool)
-                .await
-                .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
-        };
-        match &connection.direct_url {
-            Some(direct) => {
-                let direct = sqlx::PgPool::connect_with(parse(direct)?).await?;
-                migrate(direct.clone()).await?;
-                direct.close().await;
-            }
-            None => migrate(pool.clone()).await?,
-        }
-        let listen_on = match (&connection.direct_url, connection.pooled) {
-            (Some(direct), _) => Some(direct.clone()),
-            (None, false) => Some(url.to_string()),
-            (None, true) => None,
-        };
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))?;
         let wake_others = Arc::new(Notify::new());
         let stop = CancellationToken::new();
         tokio::spawn(notify_others(
@@ -148,7 +98,6 @@ impl PgStore {
             wake_others,
             _notifier: stop.drop_guard(),
             keys: KeyCache::with_ttl(KEY_TTL),
-            listen_on,
         })
     }
 
@@ -207,13 +156,9 @@ impl Store for PgStore {
     }
 
     async fn watch_wakeups(&self, wake: Arc<Notify>, shutdown: CancellationToken) {
-        let Some(listen_on) = &self.listen_on else {
-            // Pooled without a direct connection: the worker's poll (every second) finds work.
-            return;
-        };
         let mut backoff = Duration::from_millis(200);
         while !shutdown.is_cancelled() {
-            let mut listener = match PgListener::connect(listen_on).await {
+            let mut listener = match PgListener::connect_with(&self.pool).await {
                 Ok(listener) => listener,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot listen for wake-ups; retrying");
