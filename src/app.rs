@@ -27,7 +27,12 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         let store = SqliteStore::open(url).await.with_context(context)?;
         Ok(Arc::new(store.with_sealer(config.sealer.clone())))
     } else {
-        let store = PgStore::open(url, config.database_max_connections)
+        let connection = crate::store::postgres::Connection {
+            max_connections: config.database_max_connections,
+            pooled: config.database_pooled,
+            direct_url: config.database_listen_url.clone(),
+        };
+        let store = PgStore::open_with(url, &connection)
             .await
             .with_context(context)?;
         Ok(Arc::new(store.with_sealer(config.sealer.clone())))

@@ -55,6 +55,14 @@ pub struct ServeArgs {
     /// Largest number of PostgreSQL connections this process opens.
     #[arg(long, env = "SPEAKNODE_DATABASE_MAX_CONNECTIONS", default_value = "16")]
     pub database_max_connections: String,
+    /// The database URL goes through a pooler in transaction mode (PgBouncer): no named prepared
+    /// statements on it; LISTEN and migrations use SPEAKNODE_DATABASE_LISTEN_URL.
+    #[arg(long, env = "SPEAKNODE_DATABASE_POOLED", default_value = "false")]
+    pub database_pooled: String,
+    /// A direct connection to the same PostgreSQL database (not through a pooler), for LISTEN
+    /// and migrations.
+    #[arg(long, env = "SPEAKNODE_DATABASE_LISTEN_URL", hide_env_values = true)]
+    pub database_listen_url: Option<String>,
     /// How long a claim outlives the delivery timeout; after that, a dead process's deliveries
     /// are taken over by the others.
     #[arg(long, env = "SPEAKNODE_LEASE_MARGIN", default_value = "30s")]
@@ -77,6 +85,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub database_url: String,
     pub database_max_connections: u32,
+    pub database_pooled: bool,
+    pub database_listen_url: Option<String>,
     pub run_api: bool,
     pub run_worker: bool,
     pub api_key: Option<String>,
@@ -128,6 +138,14 @@ impl Config {
                 "must be at least 16 characters",
             ));
         }
+        if boolean("SPEAKNODE_DATABASE_POOLED", &args.database_pooled)?
+            && args.database_listen_url.is_none()
+        {
+            return Err(bad(
+                "SPEAKNODE_DATABASE_POOLED",
+                "needs SPEAKNODE_DATABASE_LISTEN_URL, a direct connection for LISTEN and migrations",
+            ));
+        }
         let delivery_timeout = duration("SPEAKNODE_DELIVERY_TIMEOUT", &args.delivery_timeout)?;
         if delivery_timeout.is_zero() {
             return Err(bad(
@@ -142,6 +160,12 @@ impl Config {
                 "SPEAKNODE_DATABASE_MAX_CONNECTIONS",
                 &args.database_max_connections,
             )? as u32,
+            database_pooled: boolean("SPEAKNODE_DATABASE_POOLED", &args.database_pooled)?,
+            database_listen_url: args
+                .database_listen_url
+                .as_deref()
+                .map(|url| listen_url(url, &args.database_url))
+                .transpose()?,
             run_api: !args.no_api,
             run_worker: !args.no_worker,
             api_key: args.api_key.clone(),
@@ -194,6 +218,8 @@ impl ServeArgs {
             disable_after: "5d".into(),
             retention: "30d".into(),
             database_max_connections: "16".into(),
+            database_pooled: "false".into(),
+            database_listen_url: None,
             lease_margin: "30s".into(),
             max_in_flight: "256".into(),
             max_in_flight_per_webhook: "32".into(),
@@ -225,6 +251,24 @@ fn database_url(url: &str) -> Result<String, ConfigError> {
             redact_url(url)
         ),
     ))
+}
+
+/// The direct connection only makes sense beside a PostgreSQL database URL.
+fn listen_url(url: &str, database_url: &str) -> Result<String, ConfigError> {
+    let postgres = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
+    if !postgres(url) {
+        return Err(bad(
+            "SPEAKNODE_DATABASE_LISTEN_URL",
+            format!("{:?} must start with postgres://", redact_url(url)),
+        ));
+    }
+    if !postgres(database_url) {
+        return Err(bad(
+            "SPEAKNODE_DATABASE_LISTEN_URL",
+            "is only used with a postgres:// SPEAKNODE_DATABASE_URL",
+        ));
+    }
+    Ok(url.to_string())
 }
 
 fn duration(setting: &'static str, text: &str) -> Result<Duration, ConfigError> {
@@ -321,6 +365,21 @@ mod tests {
         assert_eq!(config.retry_schedule.max_attempts(), 8);
         assert_eq!(config.max_payload_bytes, 1_048_576);
         assert!(!config.allow_private_targets);
+    }
+
+    #[test]
+    fn pooled_mode_needs_a_direct_url_beside_a_postgres_database() {
+        let mut a = args();
+        a.database_url = "postgres://u@pgbouncer:6432/db".into();
+        a.database_pooled = "true".into();
+        let err = Config::from_args(&a).unwrap_err().to_string();
+        assert!(err.starts_with("invalid SPEAKNODE_DATABASE_POOLED"), "{err}");
+        a.database_listen_url = Some("postgres://u@db:5432/db".into());
+        let config = Config::from_args(&a).expect("valid");
+        assert!(config.database_pooled);
+        a.database_url = "sqlite://x.db".into();
+        let err = Config::from_args(&a).unwrap_err().to_string();
+        assert!(err.starts_with("invalid SPEAKNODE_DATABASE_LISTEN_URL"), "{err}");
     }
 
     #[test]

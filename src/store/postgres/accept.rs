@@ -3,13 +3,13 @@
 //! and all their deliveries (atomic by itself, so no explicit transaction). Events with an
 //! `Idempotency-Key` take the one-by-one path in `events`, which claims the key first.
 
-use super::query;
+use super::db::{Run, query};
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use sqlx::PgPool;
 
 use super::batch::BatchJob;
+use super::db::Db;
 use crate::domain::ids;
 use crate::store::rows::{Columns, json};
 use crate::store::{Event, NewEvent, StoreResult};
@@ -19,7 +19,7 @@ pub(super) struct Accept(pub NewEvent);
 /// The enabled webhooks of each workspace, with the event types they subscribe to.
 type Subscriptions = HashMap<String, Vec<(String, Vec<String>)>>;
 
-async fn subscriptions(pool: &PgPool, jobs: &[Accept]) -> StoreResult<Subscriptions> {
+async fn subscriptions(db: &Db, jobs: &[Accept]) -> StoreResult<Subscriptions> {
     let mut workspaces: Vec<&str> = jobs.iter().map(|j| j.0.workspace_id.as_str()).collect();
     workspaces.sort_unstable();
     workspaces.dedup();
@@ -28,7 +28,7 @@ async fn subscriptions(pool: &PgPool, jobs: &[Accept]) -> StoreResult<Subscripti
          WHERE workspace_id = ANY($1) AND enabled ORDER BY seq",
     )
     .bind(&workspaces)
-    .fetch_all(pool)
+    .fetch_all_on(db)
     .await?;
     let mut by_workspace: Subscriptions = HashMap::new();
     for row in &rows {
@@ -45,8 +45,8 @@ async fn subscriptions(pool: &PgPool, jobs: &[Accept]) -> StoreResult<Subscripti
 impl BatchJob for Accept {
     type Output = Event;
 
-    async fn write(pool: &PgPool, jobs: &[Self]) -> StoreResult<Vec<Event>> {
-        let subscribed = subscriptions(pool, jobs).await?;
+    async fn write(db: &Db, jobs: &[Self]) -> StoreResult<Vec<Event>> {
+        let subscribed = subscriptions(db, jobs).await?;
         let mut events = EventColumns::default();
         let mut deliveries = DeliveryColumns::default();
         let mut accepted = Vec::with_capacity(jobs.len());
@@ -95,7 +95,7 @@ impl BatchJob for Accept {
         .bind(deliveries.webhook_id)
         .bind(deliveries.event_id)
         .bind(deliveries.created_at)
-        .execute(pool)
+        .execute_on(db)
         .await?;
         Ok(accepted)
     }

@@ -1,6 +1,6 @@
 //! The operator's side: workspaces, key revocation, new event types, and requeueing failures.
 
-use super::query;
+use super::db::{Run, query};
 use super::{PgStore, notify_wake};
 use crate::domain::event_type::EventTypeDef;
 use crate::domain::time::Millis;
@@ -14,7 +14,7 @@ pub async fn list_workspaces(store: &PgStore, req: PageRequest) -> StoreResult<P
     )
     .bind(req.cursor)
     .bind(i64::from(req.limit) + 1)
-    .fetch_all(&store.pool)
+    .fetch_all_on(&store.db)
     .await?;
     page(&rows, req.limit, |r| {
         Ok(Workspace {
@@ -37,7 +37,7 @@ pub async fn revoke_api_key(
     .bind(now)
     .bind(workspace_id)
     .bind(key_id)
-    .execute(&store.pool)
+    .execute_on(&store.db)
     .await?;
     Ok(done.rows_affected() > 0)
 }
@@ -56,7 +56,7 @@ pub async fn insert_event_type(
     .bind(def.schema.to_string())
     .bind(def.example.to_string())
     .bind(now)
-    .execute(&store.pool)
+    .execute_on(&store.db)
     .await?;
     Ok(done.rows_affected() > 0)
 }

@@ -13,9 +13,9 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::PgPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use super::db::Db;
 use crate::store::{StoreError, StoreResult};
 
 /// Most jobs written together; bounds one transaction's size and time.
@@ -27,7 +27,7 @@ pub(super) trait BatchJob: Send + Sync + Sized + 'static {
     type Output: Send + 'static;
 
     /// Writes all of `jobs` in one transaction and answers one output per job, in order.
-    async fn write(pool: &PgPool, jobs: &[Self]) -> StoreResult<Vec<Self::Output>>;
+    async fn write(db: &Db, jobs: &[Self]) -> StoreResult<Vec<Self::Output>>;
 
     /// Jobs with the same key never share a batch (two attempts of one delivery would make a
     /// multi-row UPDATE touch the same row twice).
@@ -50,14 +50,14 @@ pub(super) struct Batcher<J: BatchJob> {
 
 impl<J: BatchJob> Batcher<J> {
     /// Starts `lanes` writer tasks; they end when the last `Batcher` handle is dropped.
-    pub fn spawn(pool: PgPool, lanes: usize) -> Self {
+    pub fn spawn(db: Db, lanes: usize) -> Self {
         let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
         let intake = Arc::new(Mutex::new(Intake {
             queue,
             held: VecDeque::new(),
         }));
         for _ in 0..lanes {
-            tokio::spawn(lane(pool.clone(), intake.clone()));
+            tokio::spawn(lane(db.clone(), intake.clone()));
         }
         Self { jobs }
     }
@@ -71,9 +71,9 @@ impl<J: BatchJob> Batcher<J> {
     }
 }
 
-async fn lane<J: BatchJob>(pool: PgPool, intake: Arc<Mutex<Intake<J>>>) {
+async fn lane<J: BatchJob>(db: Db, intake: Arc<Mutex<Intake<J>>>) {
     while let Some((jobs, replies)) = next_batch(&intake).await {
-        match J::write(&pool, &jobs).await {
+        match J::write(&db, &jobs).await {
             Ok(outputs) => {
                 for (reply, output) in replies.into_iter().zip(outputs) {
                     drop(reply.send(Ok(output)));
@@ -84,7 +84,7 @@ async fn lane<J: BatchJob>(pool: PgPool, intake: Arc<Mutex<Intake<J>>>) {
             Err(e) if jobs.len() > 1 && !matches!(e, StoreError::Unavailable(_)) => {
                 for (job, reply) in jobs.into_iter().zip(replies) {
                     let single = std::slice::from_ref(&job);
-                    let answer = J::write(&pool, single).await.and_then(|mut out| {
+                    let answer = J::write(&db, single).await.and_then(|mut out| {
                         out.pop()
                             .ok_or_else(|| StoreError::Internal("a batch answered nothing".into()))
                     });

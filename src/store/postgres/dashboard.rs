@@ -2,7 +2,7 @@
 //! secret rotation.
 
 use super::PgStore;
-use super::query;
+use super::db::{Run, query};
 use crate::domain::time::Millis;
 use crate::domain::webhook::Secret;
 use crate::store::rows::Columns;
@@ -42,7 +42,7 @@ pub async fn session(
     )
     .bind(token_hash)
     .bind(now)
-    .fetch_optional(&store.pool)
+    .fetch_optional_on(&store.db)
     .await?;
     row.map(|r| {
         Ok(Session {
@@ -58,7 +58,7 @@ pub async fn session(
 pub async fn delete_session(store: &PgStore, token_hash: &[u8]) -> StoreResult<()> {
     query("DELETE FROM dashboard_sessions WHERE token_hash = $1")
         .bind(token_hash)
-        .execute(&store.pool)
+        .execute_on(&store.db)
         .await?;
     Ok(())
 }
@@ -76,7 +76,7 @@ pub async fn delivery_stats(
     .bind(webhook_id)
     .bind(workspace_id)
     .bind(since)
-    .fetch_all(&store.pool)
+    .fetch_all_on(&store.db)
     .await?;
     let mut stats = DeliveryStats::default();
     for row in rows {

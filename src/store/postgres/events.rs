@@ -3,7 +3,7 @@
 //! (on any process) create one event: the second waits for the first to commit, then replays it.
 
 use super::PgStore;
-use super::query;
+use super::db::{Run, query};
 use crate::domain::ids;
 use crate::store::rows::{
     Columns, delivery_summary_from, event_columns, event_from, page, subscribers,
@@ -118,7 +118,7 @@ pub async fn list(
     .bind(event_type)
     .bind(req.cursor)
     .bind(i64::from(req.limit) + 1)
-    .fetch_all(&store.pool)
+    .fetch_all_on(&store.db)
     .await?;
     page(&rows, req.limit, event_from)
 }
@@ -135,14 +135,14 @@ pub async fn get(
     ))
     .bind(workspace_id)
     .bind(id)
-    .fetch_optional(&store.pool)
+    .fetch_optional_on(&store.db)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let deliveries = query(
         "SELECT id, webhook_id, state, attempts, next_attempt_at FROM deliveries WHERE event_id = $1 ORDER BY seq",
     )
     .bind(id)
-    .fetch_all(&store.pool)
+    .fetch_all_on(&store.db)
     .await?;
     let deliveries = deliveries
         .iter()

@@ -1,6 +1,6 @@
 //! The Request History: every attempt of a webhook, newest first.
 
-use super::query;
+use super::db::{Run, query};
 use super::{PgStore, notify_wake};
 use crate::domain::time::Millis;
 use crate::store::rows::{Columns, attempt_columns, attempt_from, page};
@@ -33,7 +33,7 @@ pub async fn list(
     .bind(filter.until)
     .bind(req.cursor)
     .bind(i64::from(req.limit) + 1)
-    .fetch_all(&store.pool)
+    .fetch_all_on(&store.db)
     .await?;
     page(&rows, req.limit, attempt_from)
 }
@@ -53,7 +53,7 @@ pub async fn get(
     .bind(id)
     .bind(webhook_id)
     .bind(workspace_id)
-    .fetch_optional(&store.pool)
+    .fetch_optional_on(&store.db)
     .await?;
     row.as_ref().map(attempt_from).transpose()
 }

@@ -6,6 +6,7 @@ mod accept;
 mod admin;
 mod batch;
 mod dashboard;
+mod db;
 mod events;
 mod history;
 mod queue;
@@ -19,11 +20,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use self::db::{Db, Run, query};
 use super::key_cache::KeyCache;
 use super::rows::{Columns, event_type_from};
 use super::*;
@@ -36,14 +38,22 @@ use crate::domain::webhook::Secret;
 /// "something may be due now".
 const WAKE_CHANNEL: &str = "speaknode_wake";
 
-/// Every statement of this backend goes through here: one place to decide how statements are
-/// prepared (a transaction-mode pooler such as PgBouncer will need them handled differently).
-fn query(sql: &'static str) -> sqlx::query::Query<'static, Postgres, PgArguments> {
-    sqlx::query(sql)
+/// How this process reaches PostgreSQL.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub max_connections: u32,
+    /// The URL goes through a pooler in transaction mode (PgBouncer): see `db`.
+    pub pooled: bool,
+    /// A direct connection for what a transaction-mode pooler cannot carry: `LISTEN` (a session
+    /// of its own) and migrations (a session-level advisory lock). Without it, `LISTEN` and
+    /// migrations use the URL itself, and behind a pooler workers rely on their poll.
+    pub direct_url: Option<String>,
 }
 
 pub struct PgStore {
-    pool: PgPool,
+    db: Db,
+    /// Where `LISTEN` connects; `None` behind a pooler with no direct URL (workers poll).
+    listen_url: Option<String>,
     sealer: Sealer,
     /// Asks the notifier task to tell the other processes that deliveries were queued.
     wake_others: Arc<Notify>,
@@ -71,29 +81,41 @@ const WAKE_EVERY: Duration = Duration::from_millis(20);
 impl PgStore {
     /// Connects (TLS when the URL asks for it, e.g. `?sslmode=require`) and applies migrations.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
+        let connection = Connection {
+            max_connections,
+            ..Connection::default()
+        };
+        Self::open_with(url, &connection).await
+    }
+
+    /// Like [`PgStore::open`], through a pooler and/or with a direct connection beside it.
+    pub async fn open_with(url: &str, connection: &Connection) -> StoreResult<Self> {
+        let mut options = connect_options(url)?;
+        if connection.pooled {
+            options = options.statement_cache_capacity(0);
+        }
         let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
+            .max_connections(connection.max_connections)
             // Short, so requests answer 503 promptly while the database is away.
             .acquire_timeout(Duration::from_secs(3))
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))?;
+        let migrations_url = connection.direct_url.as_deref().unwrap_or(url);
+        migrate(migrations_url).await?;
+        let db = Db::new(pool, connection.pooled);
         let wake_others = Arc::new(Notify::new());
         let stop = CancellationToken::new();
-        tokio::spawn(notify_others(
-            pool.clone(),
-            wake_others.clone(),
-            stop.clone(),
-        ));
+        tokio::spawn(notify_others(db.clone(), wake_others.clone(), stop.clone()));
+        let listen_url = match (&connection.direct_url, connection.pooled) {
+            (Some(direct), _) => Some(direct.clone()),
+            (None, false) => Some(url.to_string()),
+            (None, true) => None,
+        };
         Ok(Self {
-            accepts: batch::Batcher::spawn(pool.clone(), LANES),
-            records: batch::Batcher::spawn(pool.clone(), LANES),
-            pool,
+            accepts: batch::Batcher::spawn(db.clone(), LANES),
+            records: batch::Batcher::spawn(db.clone(), LANES),
+            db,
+            listen_url,
             sealer: Sealer::plaintext(),
             wake_others,
             _notifier: stop.drop_guard(),
@@ -108,13 +130,27 @@ impl PgStore {
     }
 
     async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
+        self.db.begin().await
     }
+}
+
+fn connect_options(url: &str) -> StoreResult<PgConnectOptions> {
+    PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))
+}
+
+/// Applies the migrations over a connection of their own: they hold a session-level advisory
+/// lock, which must stay on one server connection.
+async fn migrate(url: &str) -> StoreResult<()> {
+    let pool = PgPool::connect_with(connect_options(url)?).await?;
+    let applied = sqlx::migrate!("./migrations/postgres").run(&pool).await;
+    pool.close().await;
+    applied.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
 }
 
 /// Sends one wake-up to every listening process per [`WAKE_EVERY`] in which an event queued
 /// deliveries (this process's own worker is woken directly).
-async fn notify_others(pool: PgPool, wanted: Arc<Notify>, stop: CancellationToken) {
+async fn notify_others(db: Db, wanted: Arc<Notify>, stop: CancellationToken) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -122,7 +158,7 @@ async fn notify_others(pool: PgPool, wanted: Arc<Notify>, stop: CancellationToke
         }
         let sent = query("SELECT pg_notify($1, '')")
             .bind(WAKE_CHANNEL)
-            .execute(&pool)
+            .execute_on(&db)
             .await;
         if let Err(e) = sent {
             // The others still poll every second; nothing is lost.
@@ -156,9 +192,12 @@ impl Store for PgStore {
     }
 
     async fn watch_wakeups(&self, wake: Arc<Notify>, shutdown: CancellationToken) {
+        let Some(listen_url) = &self.listen_url else {
+            return; // behind a pooler with no direct URL: the worker's poll finds the work
+        };
         let mut backoff = Duration::from_millis(200);
         while !shutdown.is_cancelled() {
-            let mut listener = match PgListener::connect_with(&self.pool).await {
+            let mut listener = match PgListener::connect(listen_url).await {
                 Ok(listener) => listener,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot listen for wake-ups; retrying");
@@ -190,7 +229,7 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        query("SELECT 1").execute(&self.pool).await?;
+        query("SELECT 1").execute_on(&self.db).await?;
         Ok(())
     }
 
@@ -200,7 +239,7 @@ impl Store for PgStore {
 
     async fn default_workspace(&self) -> StoreResult<Option<Workspace>> {
         let row = query("SELECT id, name, created_at FROM workspaces WHERE is_default")
-            .fetch_optional(&self.pool)
+            .fetch_optional_on(&self.db)
             .await?;
         row.as_ref().map(workspace_from).transpose()
     }
@@ -211,7 +250,7 @@ impl Store for PgStore {
             .bind(&workspace.name)
             .bind(is_default)
             .bind(workspace.created_at)
-            .execute(&self.pool)
+            .execute_on(&self.db)
             .await?;
         Ok(())
     }
@@ -219,7 +258,7 @@ impl Store for PgStore {
     async fn workspace(&self, id: &str) -> StoreResult<Option<Workspace>> {
         let row = query("SELECT id, name, created_at FROM workspaces WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional_on(&self.db)
             .await?;
         row.as_ref().map(workspace_from).transpose()
     }
@@ -240,7 +279,7 @@ impl Store for PgStore {
         .bind(workspace_id)
         .bind(key_hash)
         .bind(now)
-        .execute(&self.pool)
+        .execute_on(&self.db)
         .await?;
         Ok(())
     }
@@ -253,7 +292,7 @@ impl Store for PgStore {
         let row =
             query("SELECT workspace_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
                 .bind(key_hash)
-                .fetch_optional(&self.pool)
+                .fetch_optional_on(&self.db)
                 .await?;
         let workspace_id = row.map(|r| r.text("workspace_id")).transpose()?;
         if let Some(id) = &workspace_id {
@@ -274,7 +313,7 @@ impl Store for PgStore {
         .bind(def.schema.to_string())
         .bind(def.example.to_string())
         .bind(now)
-        .execute(&self.pool)
+        .execute_on(&self.db)
         .await?;
         Ok(())
     }
@@ -282,7 +321,7 @@ impl Store for PgStore {
     async fn event_types(&self) -> StoreResult<Vec<EventTypeDef>> {
         let rows =
             query("SELECT name, description, schema, example FROM event_types ORDER BY name")
-                .fetch_all(&self.pool)
+                .fetch_all_on(&self.db)
                 .await?;
         rows.iter().map(event_type_from).collect()
     }
@@ -300,7 +339,10 @@ impl Store for PgStore {
     }
 
     async fn webhook(&self, workspace_id: &str, id: &str) -> StoreResult<Option<Webhook>> {
-        webhooks::get(&self.pool, workspace_id, id).await
+        let mut session = self.db.session().await?;
+        let webhook = webhooks::get(session.conn(), workspace_id, id).await?;
+        session.finish().await?;
+        Ok(webhook)
     }
 
     async fn update_webhook(

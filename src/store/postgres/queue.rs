@@ -4,7 +4,7 @@
 //! process's leases simply run out. Attempts are recorded in batches (`record`).
 
 use super::PgStore;
-use super::query;
+use super::db::{Run, query};
 use super::webhooks::valid_secrets;
 use crate::domain::attempt::Trigger;
 use crate::domain::time::Millis;
@@ -36,7 +36,7 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
     .bind(req.now)
     .bind(&req.skip_webhooks)
     .bind(i64::from(req.limit))
-    .fetch_all(&store.pool)
+    .fetch_all_on(&store.db)
     .await?;
     if leased.is_empty() {
         return Ok(Vec::new());
@@ -48,7 +48,9 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
             webhook_ids.push(webhook_id);
         }
     }
-    let secrets = valid_secrets(&store.pool, &store.sealer, &webhook_ids, req.now).await?;
+    let mut session = store.db.session().await?;
+    let secrets = valid_secrets(session.conn(), &store.sealer, &webhook_ids, req.now).await?;
+    session.finish().await?;
 
     let mut claimed = Vec::with_capacity(leased.len());
     for row in &leased {
@@ -96,7 +98,7 @@ pub async fn release(store: &PgStore, claims: &[Claimed], now: Millis) -> StoreR
     .bind(now)
     .bind(&ids)
     .bind(&tokens)
-    .execute(&store.pool)
+    .execute_on(&store.db)
     .await?;
     Ok(())
 }
@@ -108,7 +110,7 @@ pub async fn release_leases(store: &PgStore, owner: Option<&str>, now: Millis) -
     )
     .bind(now)
     .bind(owner)
-    .execute(&store.pool)
+    .execute_on(&store.db)
     .await?;
     Ok(done.rows_affected())
 }
@@ -117,7 +119,7 @@ pub async fn next_due_at(store: &PgStore) -> StoreResult<Option<Millis>> {
     let row = query(
         "SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE state = 'pending' AND NOT held",
     )
-    .fetch_one(&store.pool)
+    .fetch_one_on(&store.db)
     .await?;
     row.opt_int("due")
 }

@@ -5,13 +5,14 @@
 //! webhooks that an attempt says must be disabled. Batches with no failure cannot disable
 //! anything and skip the explicit transaction (the one statement is atomic by itself).
 
-use super::query;
+use super::db::query;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 use super::batch::BatchJob;
+use super::db::Db;
 use crate::domain::attempt::{DeliveryState, Outcome};
 use crate::store::rows::{Columns, disable_reason};
 use crate::store::{Attempt, NewAttempt, NextStep, StoreError, StoreResult};
@@ -26,12 +27,14 @@ pub(super) struct Record(pub NewAttempt);
 impl BatchJob for Record {
     type Output = StoreResult<Attempt>;
 
-    async fn write(pool: &PgPool, jobs: &[Self]) -> StoreResult<Vec<Self::Output>> {
-        let mut conn = pool.acquire().await?;
+    async fn write(db: &Db, jobs: &[Self]) -> StoreResult<Vec<Self::Output>> {
         if jobs.iter().all(|j| j.0.outcome.is_success()) {
-            return record_all(&mut conn, jobs).await;
+            let mut session = db.session().await?;
+            let recorded = record_all(session.conn(), jobs).await?;
+            session.finish().await?;
+            return Ok(recorded);
         }
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let mut tx = db.begin().await?;
         let recorded = record_all(&mut tx, jobs).await?;
         tx.commit().await?;
         Ok(recorded)

@@ -2,13 +2,13 @@
 //! batches. `SKIP LOCKED` lets several processes prune at once without waiting on each other.
 
 use super::PgStore;
-use super::query;
+use super::db::query;
 use crate::domain::time::Millis;
 use crate::store::StoreResult;
 use crate::store::rows::Columns;
 
 pub async fn prune(store: &PgStore, cutoff: Millis, limit: u32) -> StoreResult<u64> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.db.begin().await?;
     // An event with a delivery still pending is kept: accepted work is never dropped.
     let ids: Vec<String> = query(
         "SELECT id FROM events e WHERE created_at < $1

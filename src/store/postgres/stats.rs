@@ -3,7 +3,7 @@
 //! table.
 
 use super::PgStore;
-use super::query;
+use super::db::{Run, query};
 use crate::domain::time::Millis;
 use crate::store::rows::Columns;
 use crate::store::{QueueStats, StoreResult};
@@ -19,7 +19,7 @@ pub async fn queue_stats(store: &PgStore, now: Millis) -> StoreResult<QueueStats
              (SELECT COUNT(*) FROM webhooks WHERE NOT enabled) AS disabled",
     )
     .bind(now)
-    .fetch_one(&store.pool)
+    .fetch_one_on(&store.db)
     .await?;
     let earliest = row.opt_int("earliest")?;
     Ok(QueueStats {

@@ -1,6 +1,6 @@
 //! Webhooks and their secrets.
 
-use super::query;
+use super::db::{Run, query};
 use super::{PgStore, notify_wake};
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
@@ -63,7 +63,7 @@ pub async fn list(
     .bind(workspace_id)
     .bind(req.cursor)
     .bind(i64::from(req.limit) + 1)
-    .fetch_all(&store.pool)
+    .fetch_all_on(&store.db)
     .await?;
     page(&rows, req.limit, webhook_from)
 }
@@ -179,10 +179,12 @@ pub async fn secrets(
     id: &str,
     now: Millis,
 ) -> StoreResult<Option<Vec<Secret>>> {
-    if get(&store.pool, workspace_id, id).await?.is_none() {
+    let mut session = store.db.session().await?;
+    if get(session.conn(), workspace_id, id).await?.is_none() {
         return Ok(None);
     }
-    let secrets = valid_secrets(&store.pool, &store.sealer, &[id.to_string()], now).await?;
+    let secrets = valid_secrets(session.conn(), &store.sealer, &[id.to_string()], now).await?;
+    session.finish().await?;
     Ok(Some(secrets.into_iter().map(|(_, s)| s).collect()))
 }
 
