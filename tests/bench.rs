@@ -95,3 +95,55 @@ async fn the_backlog_can_be_seeded_on_postgresql() {
     assert_eq!(report["lost"], 0);
     db.drop_database().await;
 }
+
+#[tokio::test]
+async fn two_processes_share_the_deliveries_on_postgresql_without_double_work() {
+    let Some(db) = common::pg::PgDb::create().await else {
+        return;
+    };
+    let url = db.url.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        run_bench(&[
+            "bench",
+            "--processes",
+            "2",
+            "--events",
+            "300",
+            "--json",
+            "--database-url",
+            &url,
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(report["processes"], 2, "{report}");
+    assert_eq!(report["deliveries"], 300, "{report}");
+    assert_eq!(report["lost"], 0, "{report}");
+    // A duplicate would be legitimate only if a process died; none does here.
+    assert_eq!(report["duplicates"], 0, "{report}");
+    assert_eq!(report["bad_signatures"], 0, "{report}");
+    assert_eq!(report["concurrent_double_attempts"], 0, "{report}");
+    let per_process: Vec<u64> = report["per_process_attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(per_process.len(), 2, "{report}");
+    assert_eq!(per_process.iter().sum::<u64>(), 300, "{report}");
+    db.drop_database().await;
+}
+
+#[test]
+fn processes_are_refused_on_sqlite() {
+    let output = Command::new(env!("CARGO_BIN_EXE_speaknode-webhooks"))
+        .args(["bench", "--processes", "2", "--events", "10", "--json"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--processes needs --database-url postgres://"),
+        "{stderr}"
+    );
+}

@@ -61,19 +61,26 @@ fn event_body(bytes: usize) -> Vec<u8> {
     body.to_string().into_bytes()
 }
 
-/// Sends every event and records when each was accepted.
+/// Sends every event, round-robin over the services at `bases` (event `i` to
+/// `bases[i % bases.len()]`), and records when each was accepted.
 pub async fn send_events(
     client: &reqwest::Client,
-    base: &str,
+    bases: &[String],
     key: &str,
     args: &BenchArgs,
 ) -> anyhow::Result<Accepted> {
+    if bases.is_empty() {
+        bail!("no service to send the events to");
+    }
     let accepted: Accepted = Arc::new(Mutex::new(HashMap::with_capacity(args.events)));
     let body = bytes::Bytes::from(event_body(args.payload_bytes));
-    let url = format!("{base}/api/v1/events");
-    let send = |_: usize| {
-        let (client, url, body, accepted) =
-            (client.clone(), url.clone(), body.clone(), accepted.clone());
+    let urls: Vec<String> = bases
+        .iter()
+        .map(|base| format!("{base}/api/v1/events"))
+        .collect();
+    let send = |i: usize| {
+        let url = urls[i % urls.len()].clone();
+        let (client, body, accepted) = (client.clone(), body.clone(), accepted.clone());
         let key = key.to_string();
         async move {
             let resp = client

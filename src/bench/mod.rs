@@ -2,9 +2,15 @@
 //! store, workers) on a fresh database, a signature-checking receiver and the load driver in this
 //! one process, sends events through the HTTP API, waits for every delivery, and reports
 //! throughput, latency from the 202 to arrival, losses, duplicates and peak memory.
+//!
+//! With `--processes N` (PostgreSQL only) the service runs instead as N child processes of this
+//! binary sharing the database; the webhooks are created through the first, the events are sent
+//! round-robin to all of them, all of them deliver, and the report adds each process's attempts
+//! and the receiver's count of concurrent double attempts.
 
 mod backlog;
 mod load;
+mod processes;
 mod receiver;
 mod report;
 
@@ -42,6 +48,11 @@ pub struct BenchArgs {
     /// own) straight into the database: scenario D, a large backlog.
     #[arg(long, default_value_t = 0)]
     pub backlog: u64,
+    /// Run the service as this many child processes (`serve`) sharing the database, instead of
+    /// in this process; the events are sent round-robin to them. Needs a PostgreSQL
+    /// --database-url.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub processes: Option<u32>,
     /// Print one JSON line instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -52,7 +63,22 @@ const API_KEY: &str = "sk_bench_0123456789abcdefghijklmnop";
 /// Runs the benchmark; the report says whether anything was lost or badly signed.
 pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     crate::delivery::sender::install_crypto_provider();
+    if args.processes.is_some() {
+        let url = args.database_url.as_deref().unwrap_or("");
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            anyhow::bail!(
+                "--processes needs --database-url postgres://…: several processes cannot share \
+                 a SQLite database (it serves one process at a time)"
+            );
+        }
+    }
     let dir = tempfile_dir()?;
+    let report = run_in(&args, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    report
+}
+
+async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Report> {
     let mut serve = ServeArgs::defaults();
     serve.database_url = args
         .database_url
@@ -61,26 +87,27 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     serve.api_key = Some(API_KEY.into());
     serve.allow_private_targets = "true".into();
     serve.listen = "127.0.0.1:0".into();
-    let config = Config::from_args(&serve)?;
 
     let receiver = receiver::Receiver::start().await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let shutdown = CancellationToken::new();
-    let service = tokio::spawn(crate::app::serve_quietly(
-        config,
-        listener,
-        shutdown.clone(),
-    ));
+    let service = match args.processes {
+        None => Service::in_process(Config::from_args(&serve)?).await?,
+        Some(n) => Service::Processes(
+            processes::Services::start(n as usize, &serve.database_url, API_KEY).await?,
+        ),
+    };
+    let bases = service.bases();
 
     let client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(256)
         .build()?;
-    load::wait_healthy(&client, &base).await?;
+    for base in &bases {
+        load::wait_healthy(&client, base).await?;
+    }
+    let first = &bases[0];
     for i in 0..args.webhooks {
         let (_, secret) =
-            load::create_webhook(&client, &base, API_KEY, &receiver.url(i), "SessionStarted")
+            load::create_webhook(&client, first, API_KEY, &receiver.url(i), "SessionStarted")
                 .await?;
         receiver.add_secret(i, secret);
     }
@@ -88,7 +115,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         // Subscribed to another type than the load's, so the run's events do not go to it.
         let url = receiver.url(args.webhooks);
         let (id, _) =
-            load::create_webhook(&client, &base, API_KEY, &url, "ConversationComplete").await?;
+            load::create_webhook(&client, first, API_KEY, &url, "ConversationComplete").await?;
         let seeding = Instant::now();
         backlog::seed(&serve.database_url, &id, args.backlog).await?;
         if !args.json {
@@ -102,16 +129,100 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     let expected = args.events * args.webhooks;
     let progress = report::Progress::start(receiver.clone(), expected);
     let started = Instant::now();
-    let accepted = load::send_events(&client, &base, API_KEY, &args).await?;
+    let accepted = load::send_events(&client, &bases, API_KEY, args).await;
     let sent_for = started.elapsed();
-    let finished = receiver.wait_for(expected, Duration::from_secs(30)).await;
+    let finished = match &accepted {
+        Ok(_) => receiver.wait_for(expected, Duration::from_secs(30)).await,
+        Err(_) => None,
+    };
     progress.stop();
+    let accepted = accepted?;
+    let per_process_attempts = attempts_per_process(&client, &bases, &receiver).await?;
 
-    shutdown.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), service).await;
-    let report = Report::compute(&args, &accepted, &receiver, sent_for, finished);
-    let _ = std::fs::remove_dir_all(&dir);
+    service.stop().await;
+    let mut report = Report::compute(args, &accepted, &receiver, sent_for, finished);
+    report.processes = args.processes;
+    report.per_process_attempts = per_process_attempts;
+    if report.concurrent_double_attempts > 0 {
+        eprintln!(
+            "BENCH FAILED: the receiver saw {} requests for a delivery while another request of \
+             the same delivery was still being handled",
+            report.concurrent_double_attempts
+        );
+    }
     Ok(report)
+}
+
+/// Each service's attempts from its `/metrics`. An attempt is counted once its answer has been
+/// read, a little after the receiver saw it: this waits (up to 5 s) until the counts add up to
+/// the requests the receiver got.
+async fn attempts_per_process(
+    client: &reqwest::Client,
+    bases: &[String],
+    receiver: &receiver::Receiver,
+) -> anyhow::Result<Vec<u64>> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut counts = Vec::with_capacity(bases.len());
+        for base in bases {
+            counts.push(processes::attempts(client, base).await?);
+        }
+        let requests = receiver
+            .inner
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if counts.iter().sum::<u64>() >= requests || Instant::now() >= deadline {
+            return Ok(counts);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The service under test: in this process, or child processes killed when dropped.
+enum Service {
+    InProcess {
+        base: String,
+        shutdown: CancellationToken,
+        handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    },
+    Processes(processes::Services),
+}
+
+impl Service {
+    async fn in_process(config: Config) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(crate::app::serve_quietly(
+            config,
+            listener,
+            shutdown.clone(),
+        ));
+        Ok(Self::InProcess {
+            base,
+            shutdown,
+            handle,
+        })
+    }
+
+    fn bases(&self) -> Vec<String> {
+        match self {
+            Self::InProcess { base, .. } => vec![base.clone()],
+            Self::Processes(services) => services.bases(),
+        }
+    }
+
+    async fn stop(self) {
+        match self {
+            Self::InProcess {
+                shutdown, handle, ..
+            } => {
+                shutdown.cancel();
+                let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+            }
+            Self::Processes(services) => drop(services),
+        }
+    }
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {

@@ -1,13 +1,16 @@
 //! The benchmark's receiver: answers 200 at once, records when each delivery arrived, counts
-//! duplicates, and checks the signature of every 50th request with an independent HMAC.
+//! duplicates, checks the signature of every 50th request with an independent HMAC, and counts
+//! concurrent double attempts: a request for a delivery id while another request of the same id
+//! is still being handled here (from its headers' arrival, through reading its body, to the
+//! answer).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::post;
@@ -24,6 +27,46 @@ pub struct Inner {
     pub requests: AtomicU64,
     pub checked: AtomicU64,
     pub bad_signatures: AtomicU64,
+    /// Delivery ids whose request is being handled right now.
+    in_flight: Mutex<HashSet<String>>,
+    pub concurrent_double_attempts: AtomicU64,
+}
+
+/// A delivery id's stay in [`Inner::in_flight`]: it leaves on drop, so a handler cancelled midway
+/// (its connection cut) leaves no stale entry behind. Only the request that entered the set
+/// removes the id; an overlapping request that found it there does not.
+struct InFlight {
+    inner: Arc<Inner>,
+    id: Option<String>,
+}
+
+impl InFlight {
+    fn enter(inner: &Arc<Inner>, id: &str) -> Self {
+        let entered = inner
+            .in_flight
+            .lock()
+            .map(|mut set| set.insert(id.to_string()))
+            .unwrap_or(true);
+        if !entered {
+            inner
+                .concurrent_double_attempts
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Self {
+            inner: inner.clone(),
+            id: entered.then(|| id.to_string()),
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take()
+            && let Ok(mut set) = self.inner.in_flight.lock()
+        {
+            set.remove(&id);
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -92,7 +135,7 @@ async fn receive(
     State(inner): State<Arc<Inner>>,
     Path(webhook): Path<usize>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> &'static str {
     let now = Instant::now();
     let header = |name: &str| {
@@ -101,6 +144,12 @@ async fn receive(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string()
+    };
+    let delivery = header("x-speaknode-delivery");
+    // Entered before the body is read, so the time the body takes to arrive counts as handling.
+    let _in_flight = InFlight::enter(&inner, &delivery);
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return "ok";
     };
     let n = inner.requests.fetch_add(1, Ordering::Relaxed);
     if n % CHECK_EVERY == 0 {
@@ -117,7 +166,7 @@ async fn receive(
     }
     if let Ok(mut arrivals) = inner.arrivals.lock() {
         arrivals
-            .entry(header("x-speaknode-delivery"))
+            .entry(delivery)
             .and_modify(|(_, _, seen)| *seen += 1)
             .or_insert((header("webhook-id"), now, 1));
     }

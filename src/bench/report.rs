@@ -33,6 +33,15 @@ pub struct Report {
     pub duplicates: u64,
     pub signatures_checked: u64,
     pub bad_signatures: u64,
+    /// Service processes (`--processes`); `None` when the service ran in the bench's process.
+    pub processes: Option<u32>,
+    /// Attempts made by each service process (`speaknode_attempts_total` from its `/metrics`),
+    /// in start order; one entry when the service ran in the bench's process.
+    pub per_process_attempts: Vec<u64>,
+    /// Requests for a delivery that arrived while another request of the same delivery was
+    /// still being handled by the receiver: two processes working on one delivery. Must be 0.
+    pub concurrent_double_attempts: u64,
+    /// Of the bench's own process (with `--processes`: receiver and load driver only).
     pub peak_rss_bytes: u64,
 }
 
@@ -89,17 +98,32 @@ impl Report {
                 .sum(),
             signatures_checked: receiver.inner.checked.load(Ordering::Relaxed),
             bad_signatures: receiver.inner.bad_signatures.load(Ordering::Relaxed),
+            processes: args.processes,
+            per_process_attempts: Vec::new(),
+            concurrent_double_attempts: receiver
+                .inner
+                .concurrent_double_attempts
+                .load(Ordering::Relaxed),
             peak_rss_bytes: peak_rss_bytes(),
         }
     }
 
     pub fn ok(&self) -> bool {
-        self.lost == 0 && self.bad_signatures == 0
+        self.lost == 0 && self.bad_signatures == 0 && self.concurrent_double_attempts == 0
     }
 
     pub fn table(&self) -> String {
+        let processes = match self.processes {
+            Some(n) => format!("{n} (child processes)"),
+            None => "in the bench's process".into(),
+        };
+        let attempts: Vec<String> = self
+            .per_process_attempts
+            .iter()
+            .map(u64::to_string)
+            .collect();
         format!(
-            "webhooks            {}\nevents accepted     {} of {}\nevents/s            {:.0}\ndeliveries          {}\ndeliveries/s        {:.0}\nlatency p50/p95/p99 {:.2} / {:.2} / {:.2} ms (max {:.2})\nlost                {}\nduplicates          {}\nbad signatures      {} of {} checked\npeak RSS            {:.1} MB",
+            "service             {processes}\nwebhooks            {}\nevents accepted     {} of {}\nevents/s            {:.0}\ndeliveries          {}\ndeliveries/s        {:.0}\nlatency p50/p95/p99 {:.2} / {:.2} / {:.2} ms (max {:.2})\nlost                {}\nduplicates          {}\nbad signatures      {} of {} checked\nattempts/process    {}\nconcurrent doubles  {}\npeak RSS            {:.1} MB",
             self.webhooks,
             self.accepted,
             self.events,
@@ -114,6 +138,8 @@ impl Report {
             self.duplicates,
             self.bad_signatures,
             self.signatures_checked,
+            attempts.join(" / "),
+            self.concurrent_double_attempts,
             self.peak_rss_bytes as f64 / 1e6,
         )
     }
