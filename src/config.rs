@@ -373,13 +373,19 @@ mod tests {
         a.database_url = "postgres://u@pgbouncer:6432/db".into();
         a.database_pooled = "true".into();
         let err = Config::from_args(&a).unwrap_err().to_string();
-        assert!(err.starts_with("invalid SPEAKNODE_DATABASE_POOLED"), "{err}");
+        assert!(
+            err.starts_with("invalid SPEAKNODE_DATABASE_POOLED"),
+            "{err}"
+        );
         a.database_listen_url = Some("postgres://u@db:5432/db".into());
         let config = Config::from_args(&a).expect("valid");
         assert!(config.database_pooled);
         a.database_url = "sqlite://x.db".into();
         let err = Config::from_args(&a).unwrap_err().to_string();
-        assert!(err.starts_with("invalid SPEAKNODE_DATABASE_LISTEN_URL"), "{err}");
+        assert!(
+            err.starts_with("invalid SPEAKNODE_DATABASE_LISTEN_URL"),
+            "{err}"
+        );
     }
 
     #[test]
