@@ -48,14 +48,14 @@ impl From<sqlx::Error> for StoreError {
             | Error::Tls(_)
             | Error::Protocol(_) => Self::Unavailable(e.to_string()),
             // PostgreSQL: connection exceptions (08…), shutdowns and resource limits (57…, 53…),
-            // serialization failures (40…). SQLite: a lock held too long.
+            // serialization failures (40…).
             Error::Database(db)
                 if db.code().is_some_and(|c| {
                     c.starts_with("08")
                         || c.starts_with("57")
                         || c.starts_with("53")
                         || c.starts_with("40")
-                }) || db.message().contains("database is locked") =>
+                }) =>
             {
                 Self::Unavailable(db.message().to_string())
             }

@@ -3,7 +3,6 @@
 
 use sqlx::Row;
 use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
 
 use super::{Attempt, DeliverySummary, Event, LastAttempt, Page, StoreError, StoreResult, Webhook};
 use crate::domain::attempt::{DeliveryState, Trigger};
@@ -75,10 +74,9 @@ macro_rules! impl_columns {
     };
 }
 
-impl_columns!(SqliteRow);
 impl_columns!(PgRow);
 
-/// The SQLite writer thread's rows (plain `rusqlite`, see `sqlite::writer`).
+/// SQLite's rows (`rusqlite`, see `store::sqlite`).
 impl Columns for rusqlite::Row<'_> {
     fn text(&self, col: &str) -> StoreResult<String> {
         Ok(self.get(col)?)

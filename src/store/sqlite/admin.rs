@@ -1,95 +1,83 @@
 //! The operator's side: workspaces, key revocation, new event types, and requeueing failures.
 
-use super::SqliteStore;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::rows::page;
 use crate::domain::event_type::EventTypeDef;
 use crate::domain::time::Millis;
-use crate::store::rows::{Columns, page};
+use crate::store::rows::Columns;
 use crate::store::{Page, PageRequest, StoreResult, Workspace};
 
-pub async fn list_workspaces(
-    store: &SqliteStore,
-    req: PageRequest,
-) -> StoreResult<Page<Workspace>> {
-    let rows = sqlx::query(
+pub fn list_workspaces(conn: &Connection, req: PageRequest) -> StoreResult<Page<Workspace>> {
+    let query = conn.prepare_cached(
         "SELECT rowid AS seq, id, name, created_at FROM workspaces
          WHERE (?1 IS NULL OR rowid < ?1) ORDER BY rowid DESC LIMIT ?2",
+    )?;
+    page(
+        query,
+        params![req.cursor, i64::from(req.limit) + 1],
+        req.limit,
+        |r| {
+            Ok(Workspace {
+                id: r.text("id")?,
+                name: r.text("name")?,
+                created_at: r.int("created_at")?,
+            })
+        },
     )
-    .bind(req.cursor)
-    .bind(i64::from(req.limit) + 1)
-    .fetch_all(&store.read)
-    .await?;
-    page(&rows, req.limit, |r| {
-        Ok(Workspace {
-            id: r.text("id")?,
-            name: r.text("name")?,
-            created_at: r.int("created_at")?,
-        })
-    })
 }
 
-pub async fn revoke_api_key(
-    store: &SqliteStore,
+pub fn revoke_api_key(
+    conn: &Connection,
     workspace_id: &str,
     key_id: &str,
     now: Millis,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE workspace_id = ? AND id = ?",
-    )
-    .bind(now)
-    .bind(workspace_id)
-    .bind(key_id)
-    .execute(&store.write)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    let revoked = conn
+        .prepare_cached(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?1)
+             WHERE workspace_id = ?2 AND id = ?3",
+        )?
+        .execute(params![now, workspace_id, key_id])?;
+    Ok(revoked > 0)
 }
 
-pub async fn insert_event_type(
-    store: &SqliteStore,
-    def: &EventTypeDef,
-    now: Millis,
-) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "INSERT INTO event_types (name, description, schema, example, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(&def.name)
-    .bind(&def.description)
-    .bind(def.schema.to_string())
-    .bind(def.example.to_string())
-    .bind(now)
-    .execute(&store.write)
-    .await?;
-    Ok(done.rows_affected() > 0)
+pub fn insert_event_type(conn: &Connection, def: &EventTypeDef, now: Millis) -> StoreResult<bool> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO event_types (name, description, schema, example, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (name) DO NOTHING",
+        )?
+        .execute(params![
+            def.name,
+            def.description,
+            def.schema.to_string(),
+            def.example.to_string(),
+            now
+        ])?;
+    Ok(inserted > 0)
 }
 
-pub async fn requeue_failed(
-    store: &SqliteStore,
+pub fn requeue_failed(
+    conn: &Connection,
     workspace_id: &str,
     webhook_id: &str,
     since: Millis,
     now: Millis,
 ) -> StoreResult<Option<u64>> {
-    let mut tx = store.begin().await?;
-    let webhook = sqlx::query("SELECT enabled FROM webhooks WHERE workspace_id = ? AND id = ?")
-        .bind(workspace_id)
-        .bind(webhook_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(webhook) = webhook else {
+    let enabled = conn
+        .prepare_cached("SELECT enabled FROM webhooks WHERE workspace_id = ?1 AND id = ?2")?
+        .query_row([workspace_id, webhook_id], |r| r.get::<_, bool>(0))
+        .optional()?;
+    let Some(enabled) = enabled else {
         return Ok(None);
     };
-    let done = sqlx::query(
-        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?1, next_trigger = 'manual', held = ?2,
-             lease_owner = NULL, lease_token = lease_token + 1, updated_at = ?1
-         WHERE webhook_id = ?3 AND state = 'failed' AND created_at >= ?4",
-    )
-    .bind(now)
-    .bind(!webhook.flag("enabled")?)
-    .bind(webhook_id)
-    .bind(since)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Some(done.rows_affected()))
+    let requeued = conn
+        .prepare_cached(
+            "UPDATE deliveries SET state = 'pending', next_attempt_at = ?1, next_trigger = 'manual',
+                 held = ?2, lease_owner = NULL, lease_token = lease_token + 1, updated_at = ?1
+             WHERE webhook_id = ?3 AND state = 'failed' AND created_at >= ?4",
+        )?
+        .execute(params![now, !enabled, webhook_id, since])?;
+    Ok(Some(requeued as u64))
 }

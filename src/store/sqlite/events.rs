@@ -3,8 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::SqliteStore;
-use super::rows::{delivery_summary_from, event_columns, event_from, page};
+use super::rows::{all, delivery_summary_from, event_columns, event_from, page};
 use crate::domain::ids;
 use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest, StoreResult};
 
@@ -61,16 +60,23 @@ pub fn ingest(conn: &Connection, event: &NewEvent) -> StoreResult<Ingested> {
         webhook_ids.len() as i64,
         event.traceparent
     ])?;
-    let mut insert_delivery = conn.prepare_cached(
-        "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at,
-             next_trigger, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, 'scheduled', ?5, ?5)",
-    )?;
-    for webhook_id in &webhook_ids {
-        insert_delivery.execute(params![
-            ids::new_id(ids::DELIVERY),
+    if !webhook_ids.is_empty() {
+        // All of the event's deliveries in one statement, whatever the fan-out.
+        let deliveries: Vec<(String, &String)> = webhook_ids
+            .iter()
+            .map(|webhook_id| (ids::new_id(ids::DELIVERY), webhook_id))
+            .collect();
+        let deliveries = serde_json::to_string(&deliveries)
+            .map_err(|e| crate::store::StoreError::Internal(e.to_string()))?;
+        conn.prepare_cached(
+            "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at,
+                 next_trigger, created_at, updated_at)
+             SELECT d.value ->> 0, ?2, d.value ->> 1, ?3, 'pending', ?4, 'scheduled', ?4, ?4
+             FROM json_each(?1) d",
+        )?
+        .execute(params![
+            deliveries,
             event.workspace_id,
-            webhook_id,
             event.id,
             event.created_at
         ])?;
@@ -100,51 +106,49 @@ pub fn ingest(conn: &Connection, event: &NewEvent) -> StoreResult<Ingested> {
     }))
 }
 
-pub async fn list(
-    store: &SqliteStore,
+pub fn list(
+    conn: &Connection,
     workspace_id: &str,
     event_type: Option<&str>,
     req: PageRequest,
 ) -> StoreResult<Page<Event>> {
-    let rows = sqlx::query(concat!(
+    let query = conn.prepare_cached(concat!(
         "SELECT ",
         event_columns!(),
         " FROM events WHERE workspace_id = ?1 AND is_test = 0 AND (?2 IS NULL OR event_type = ?2)
           AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4"
-    ))
-    .bind(workspace_id)
-    .bind(event_type)
-    .bind(req.cursor)
-    .bind(i64::from(req.limit) + 1)
-    .fetch_all(&store.read)
-    .await?;
-    page(&rows, req.limit, event_from)
+    ))?;
+    let params = params![
+        workspace_id,
+        event_type,
+        req.cursor,
+        i64::from(req.limit) + 1
+    ];
+    page(query, params, req.limit, |r| event_from(r))
 }
 
-pub async fn get(
-    store: &SqliteStore,
+pub fn get(
+    conn: &Connection,
     workspace_id: &str,
     id: &str,
 ) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        event_columns!(),
-        " FROM events WHERE workspace_id = ? AND id = ? AND is_test = 0"
-    ))
-    .bind(workspace_id)
-    .bind(id)
-    .fetch_optional(&store.read)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let deliveries = sqlx::query(
-        "SELECT id, webhook_id, state, attempts, next_attempt_at FROM deliveries WHERE event_id = ? ORDER BY seq",
-    )
-    .bind(id)
-    .fetch_all(&store.read)
-    .await?;
-    let deliveries = deliveries
-        .iter()
-        .map(delivery_summary_from)
-        .collect::<StoreResult<_>>()?;
-    Ok(Some((event_from(&row)?, deliveries)))
+    let event = conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE workspace_id = ?1 AND id = ?2 AND is_test = 0"
+        ))?
+        .query_row([workspace_id, id], |row| Ok(event_from(row)))
+        .optional()?
+        .transpose()?;
+    let Some(event) = event else { return Ok(None) };
+    let deliveries = all(
+        conn.prepare_cached(
+            "SELECT id, webhook_id, state, attempts, next_attempt_at FROM deliveries
+             WHERE event_id = ?1 ORDER BY seq",
+        )?,
+        [id],
+        |r| delivery_summary_from(r),
+    )?;
+    Ok(Some((event, deliveries)))
 }

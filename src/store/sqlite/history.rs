@@ -1,20 +1,19 @@
 //! The Request History: every attempt of a webhook, newest first.
 
-use sqlx::Row;
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::SqliteStore;
 use super::rows::{attempt_columns, attempt_from, page};
 use crate::domain::time::Millis;
 use crate::store::{Attempt, AttemptFilter, Page, PageRequest, StoreResult};
 
-pub async fn list(
-    store: &SqliteStore,
+pub fn list(
+    conn: &Connection,
     workspace_id: &str,
     webhook_id: &str,
     filter: &AttemptFilter,
     req: PageRequest,
 ) -> StoreResult<Page<Attempt>> {
-    let rows = sqlx::query(concat!(
+    let query = conn.prepare_cached(concat!(
         "SELECT ",
         attempt_columns!(),
         " FROM attempts a JOIN events e ON e.id = a.event_id
@@ -25,72 +24,63 @@ pub async fn list(
             AND (?6 IS NULL OR a.timestamp < ?6)
             AND (?7 IS NULL OR a.seq < ?7)
           ORDER BY a.seq DESC LIMIT ?8"
-    ))
-    .bind(webhook_id)
-    .bind(workspace_id)
-    .bind(filter.succeeded)
-    .bind(filter.event_type.as_deref())
-    .bind(filter.since)
-    .bind(filter.until)
-    .bind(req.cursor)
-    .bind(i64::from(req.limit) + 1)
-    .fetch_all(&store.read)
-    .await?;
-    page(&rows, req.limit, attempt_from)
+    ))?;
+    let params = params![
+        webhook_id,
+        workspace_id,
+        filter.succeeded,
+        filter.event_type,
+        filter.since,
+        filter.until,
+        req.cursor,
+        i64::from(req.limit) + 1
+    ];
+    page(query, params, req.limit, |r| attempt_from(r))
 }
 
-pub async fn get(
-    store: &SqliteStore,
+pub fn get(
+    conn: &Connection,
     workspace_id: &str,
     webhook_id: &str,
     id: &str,
 ) -> StoreResult<Option<Attempt>> {
-    let row = sqlx::query(concat!(
+    conn.prepare_cached(concat!(
         "SELECT ",
         attempt_columns!(),
         " FROM attempts a JOIN events e ON e.id = a.event_id
-          WHERE a.id = ? AND a.webhook_id = ? AND a.workspace_id = ?"
-    ))
-    .bind(id)
-    .bind(webhook_id)
-    .bind(workspace_id)
-    .fetch_optional(&store.read)
-    .await?;
-    row.as_ref().map(attempt_from).transpose()
+          WHERE a.id = ?1 AND a.webhook_id = ?2 AND a.workspace_id = ?3"
+    ))?
+    .query_row([id, webhook_id, workspace_id], |row| Ok(attempt_from(row)))
+    .optional()?
+    .transpose()
 }
 
-pub async fn retry(
-    store: &SqliteStore,
+pub fn retry(
+    conn: &Connection,
     workspace_id: &str,
     webhook_id: &str,
     attempt_id: &str,
     now: Millis,
 ) -> StoreResult<Option<String>> {
-    let mut tx = store.begin().await?;
-    let row = sqlx::query(
-        "SELECT a.delivery_id, w.enabled FROM attempts a JOIN webhooks w ON w.id = a.webhook_id
-         WHERE a.id = ? AND a.webhook_id = ? AND a.workspace_id = ?",
-    )
-    .bind(attempt_id)
-    .bind(webhook_id)
-    .bind(workspace_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let delivery_id: String = row.try_get("delivery_id")?;
-    let enabled: bool = row.try_get("enabled")?;
+    let found = conn
+        .prepare_cached(
+            "SELECT a.delivery_id, w.enabled FROM attempts a JOIN webhooks w ON w.id = a.webhook_id
+             WHERE a.id = ?1 AND a.webhook_id = ?2 AND a.workspace_id = ?3",
+        )?
+        .query_row([attempt_id, webhook_id, workspace_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
+        })
+        .optional()?;
+    let Some((delivery_id, enabled)) = found else {
+        return Ok(None);
+    };
     // Whatever its state, the delivery gets one more attempt now. A disabled webhook's delivery
     // waits (held) like its other deliveries until the webhook is enabled again.
-    sqlx::query(
-        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, next_trigger = 'manual',
-             held = ?, lease_owner = NULL, lease_token = lease_token + 1, updated_at = ? WHERE id = ?",
-    )
-    .bind(now)
-    .bind(!enabled)
-    .bind(now)
-    .bind(&delivery_id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    conn.prepare_cached(
+        "UPDATE deliveries SET state = 'pending', next_attempt_at = ?1, next_trigger = 'manual',
+             held = ?2, lease_owner = NULL, lease_token = lease_token + 1, updated_at = ?1
+         WHERE id = ?3",
+    )?
+    .execute(params![now, !enabled, delivery_id])?;
     Ok(Some(delivery_id))
 }

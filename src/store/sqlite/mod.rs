@@ -1,26 +1,29 @@
-//! The embedded default: one SQLite file in WAL mode. All writes go through a single connection
-//! (SQLite has one writer anyway; queueing in the pool beats `SQLITE_BUSY` retries) and start with
-//! `BEGIN IMMEDIATE`, so a transaction never has to upgrade its lock halfway. Reads use their own
-//! pool and never wait for writes.
+//! The embedded default: one SQLite file in WAL mode, reached through `rusqlite` only.
+//!
+//! - Every write runs on the writer thread (`writer`), which applies whatever has queued up in
+//!   one `BEGIN IMMEDIATE` transaction and answers the callers once the commit is synced
+//!   (`wal`). SQLite has one writer anyway; one thread that owns it never meets `SQLITE_BUSY`.
+//! - Every read runs on one of a few read-only connections (`readers`) on a blocking thread; in
+//!   WAL mode reads see the last commit and never wait for the writer.
+//! - The schema's migrations run on the first connection when the store opens (`migrate`).
 
 mod admin;
 mod dashboard;
 mod events;
 mod history;
+mod migrate;
 mod queue;
+mod readers;
 mod retention;
 mod rows;
 mod stats;
+mod url;
 mod wal;
 mod webhooks;
 mod writer;
 
-use std::str::FromStr;
-use std::time::Duration;
-
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::*;
 use crate::domain::event_type::EventTypeDef;
@@ -28,12 +31,12 @@ use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::Secret;
 use crate::store::key_cache::KeyCache;
+use crate::store::rows::Columns;
 
 pub struct SqliteStore {
-    write: SqlitePool,
-    read: SqlitePool,
-    sealer: Sealer,
     writer: writer::Writer,
+    readers: readers::Readers,
+    sealer: Sealer,
     /// With SQLite this process is the only writer, so valid keys can be cached exactly.
     keys: KeyCache,
 }
@@ -41,41 +44,22 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and applies the migrations.
     pub async fn open(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a commit is on disk before the 202 goes out, even if the machine loses power.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&write)
-            .await
-            .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone().read_only(true))
-            .await?;
-        if url.contains(":memory:") || url.contains("mode=memory") {
-            return Err(StoreError::Unavailable(
-                "an in-memory SQLite database cannot be shared by the service's connections; \
-                 name a file (sqlite://path/to/file.db)"
-                    .into(),
-            ));
-        }
-        let writer = writer::Writer::spawn(options.get_filename())?;
+        let path = url::file_path(url)?;
+        let (writer, readers) = tokio::task::spawn_blocking(move || {
+            let mut conn = writer::open(&path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            migrate::run(&mut conn)?;
+            Ok::<_, StoreError>((
+                writer::Writer::spawn(&path, conn)?,
+                readers::Readers::new(&path)?,
+            ))
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("opening the database panicked: {e}")))??;
         Ok(Self {
-            write,
-            read,
-            sealer: Sealer::plaintext(),
             writer,
+            readers,
+            sealer: Sealer::plaintext(),
             keys: Default::default(),
         })
     }
@@ -86,16 +70,30 @@ impl SqliteStore {
         self
     }
 
-    async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    /// Runs `work` in the writer's next group commit (see `writer`); it may run twice.
+    async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.writer.run(work).await
+    }
+
+    /// Runs `read` on a read-only connection (see `readers`).
+    async fn read<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.readers.run(read).await
     }
 }
 
-fn workspace_from(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Workspace> {
+fn workspace_from(row: &rusqlite::Row<'_>) -> StoreResult<Workspace> {
     Ok(Workspace {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
+        id: row.text("id")?,
+        name: row.text("name")?,
+        created_at: row.int("created_at")?,
     })
 }
 
@@ -104,9 +102,8 @@ fn workspace_from(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Workspace> {
 /// `fcntl` locks do not touch), held while the returned handle lives, refuses it with a clear
 /// error. Other commands (`migrate`, inspection tools) do not take it.
 pub fn lock_for_serving(url: &str) -> StoreResult<std::fs::File> {
-    let options = SqliteConnectOptions::from_str(url)
-        .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?;
-    let path = options.get_filename();
+    let path = url::file_path(url)?;
+    let path = path.as_path();
     let file = std::fs::File::open(path)
         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
     match file.try_lock() {
@@ -126,40 +123,50 @@ pub fn lock_for_serving(url: &str) -> StoreResult<std::fs::File> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
-        Ok(())
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
     }
 
     async fn queue_stats(&self, now: Millis) -> StoreResult<QueueStats> {
-        stats::queue_stats(self, now).await
+        self.read(move |conn| stats::queue_stats(conn, now)).await
     }
 
     async fn default_workspace(&self) -> StoreResult<Option<Workspace>> {
-        let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE is_default = 1")
-            .fetch_optional(&self.write)
-            .await?;
-        row.as_ref().map(workspace_from).transpose()
+        self.read(|conn| {
+            conn.prepare_cached("SELECT id, name, created_at FROM workspaces WHERE is_default = 1")?
+                .query_row([], |row| Ok(workspace_from(row)))
+                .optional()?
+                .transpose()
+        })
+        .await
     }
 
     async fn create_workspace(&self, workspace: &Workspace, is_default: bool) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO workspaces (id, name, is_default, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&workspace.id)
-        .bind(&workspace.name)
-        .bind(is_default)
-        .bind(workspace.created_at)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        let workspace = workspace.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO workspaces (id, name, is_default, created_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                workspace.id,
+                workspace.name,
+                is_default,
+                workspace.created_at
+            ])?;
+            Ok(())
+        })
+        .await
     }
 
     async fn workspace(&self, id: &str) -> StoreResult<Option<Workspace>> {
-        let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(workspace_from).transpose()
+        let id = id.to_string();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT id, name, created_at FROM workspaces WHERE id = ?1")?
+                .query_row([&id], |row| Ok(workspace_from(row)))
+                .optional()?
+                .transpose()
+        })
+        .await
     }
 
     async fn add_api_key(
@@ -169,17 +176,21 @@ impl Store for SqliteStore {
         key_hash: &[u8],
         now: Millis,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL WHERE workspace_id = excluded.workspace_id",
-        )
-        .bind(key_id)
-        .bind(workspace_id)
-        .bind(key_hash)
-        .bind(now)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        let (key_id, workspace_id, key_hash) = (
+            key_id.to_string(),
+            workspace_id.to_string(),
+            key_hash.to_vec(),
+        );
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL
+                 WHERE workspace_id = excluded.workspace_id",
+            )?
+            .execute(params![key_id, workspace_id, key_hash, now])?;
+            Ok(())
+        })
+        .await
     }
 
     async fn workspace_for_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>> {
@@ -187,13 +198,17 @@ impl Store for SqliteStore {
         if cached.is_some() {
             return Ok(cached);
         }
-        let row = sqlx::query(
-            "SELECT workspace_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
-        )
-        .bind(key_hash)
-        .fetch_optional(&self.read)
-        .await?;
-        let workspace_id: Option<String> = row.map(|r| r.try_get("workspace_id")).transpose()?;
+        let hash = key_hash.to_vec();
+        let workspace_id = self
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT workspace_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
+                    )?
+                    .query_row([&hash], |row| row.get::<_, String>(0))
+                    .optional()?)
+            })
+            .await?;
         if let Some(id) = &workspace_id {
             self.keys.insert(key_hash, id, generation);
         }
@@ -201,33 +216,46 @@ impl Store for SqliteStore {
     }
 
     async fn upsert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO event_types (name, description, schema, example, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (name) DO UPDATE SET description = excluded.description,
-                 schema = excluded.schema, example = excluded.example, updated_at = excluded.updated_at",
-        )
-        .bind(&def.name)
-        .bind(&def.description)
-        .bind(def.schema.to_string())
-        .bind(def.example.to_string())
-        .bind(now)
-        .bind(now)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        let def = def.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO event_types (name, description, schema, example, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (name) DO UPDATE SET description = excluded.description,
+                     schema = excluded.schema, example = excluded.example,
+                     updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                def.name,
+                def.description,
+                def.schema.to_string(),
+                def.example.to_string(),
+                now
+            ])?;
+            Ok(())
+        })
+        .await
     }
 
     async fn event_types(&self) -> StoreResult<Vec<EventTypeDef>> {
-        let rows =
-            sqlx::query("SELECT name, description, schema, example FROM event_types ORDER BY name")
-                .fetch_all(&self.read)
-                .await?;
-        rows.iter().map(rows::event_type_from).collect()
+        self.read(|conn| {
+            let mut query = conn.prepare_cached(
+                "SELECT name, description, schema, example FROM event_types ORDER BY name",
+            )?;
+            let mut rows = query.query([])?;
+            let mut defs = Vec::new();
+            while let Some(row) = rows.next()? {
+                defs.push(rows::event_type_from(row)?);
+            }
+            Ok(defs)
+        })
+        .await
     }
 
     async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<Webhook> {
-        webhooks::create(self, webhook).await
+        let (webhook, sealer) = (webhook.clone(), self.sealer.clone());
+        self.write(move |conn| webhooks::create(conn, &sealer, &webhook))
+            .await
     }
 
     async fn list_webhooks(
@@ -235,11 +263,15 @@ impl Store for SqliteStore {
         workspace_id: &str,
         page: PageRequest,
     ) -> StoreResult<Page<Webhook>> {
-        webhooks::list(self, workspace_id, page).await
+        let workspace_id = workspace_id.to_string();
+        self.read(move |conn| webhooks::list(conn, &workspace_id, page))
+            .await
     }
 
     async fn webhook(&self, workspace_id: &str, id: &str) -> StoreResult<Option<Webhook>> {
-        webhooks::get(&self.read, workspace_id, id).await
+        let (workspace_id, id) = (workspace_id.to_string(), id.to_string());
+        self.read(move |conn| webhooks::get(conn, &workspace_id, &id))
+            .await
     }
 
     async fn update_webhook(
@@ -249,11 +281,15 @@ impl Store for SqliteStore {
         patch: &WebhookPatch,
         now: Millis,
     ) -> StoreResult<Option<Webhook>> {
-        webhooks::update(self, workspace_id, id, patch, now).await
+        let (workspace_id, id, patch) = (workspace_id.to_string(), id.to_string(), patch.clone());
+        self.write(move |conn| webhooks::update(conn, &workspace_id, &id, &patch, now))
+            .await
     }
 
     async fn delete_webhook(&self, workspace_id: &str, id: &str, now: Millis) -> StoreResult<bool> {
-        webhooks::delete(self, workspace_id, id, now).await
+        let (workspace_id, id) = (workspace_id.to_string(), id.to_string());
+        self.write(move |conn| webhooks::delete(conn, &workspace_id, &id, now))
+            .await
     }
 
     async fn webhook_secrets(
@@ -262,14 +298,18 @@ impl Store for SqliteStore {
         id: &str,
         now: Millis,
     ) -> StoreResult<Option<Vec<Secret>>> {
-        webhooks::secrets(self, workspace_id, id, now).await
+        let (workspace_id, id, sealer) = (
+            workspace_id.to_string(),
+            id.to_string(),
+            self.sealer.clone(),
+        );
+        self.read(move |conn| webhooks::secrets(conn, &sealer, &workspace_id, &id, now))
+            .await
     }
 
     async fn ingest_event(&self, event: &NewEvent) -> StoreResult<Ingested> {
         let event = event.clone();
-        self.writer
-            .run(move |conn| events::ingest(conn, &event))
-            .await
+        self.write(move |conn| events::ingest(conn, &event)).await
     }
 
     async fn list_events(
@@ -278,7 +318,9 @@ impl Store for SqliteStore {
         event_type: Option<&str>,
         page: PageRequest,
     ) -> StoreResult<Page<Event>> {
-        events::list(self, workspace_id, event_type, page).await
+        let (workspace_id, event_type) = (workspace_id.to_string(), event_type.map(str::to_string));
+        self.read(move |conn| events::list(conn, &workspace_id, event_type.as_deref(), page))
+            .await
     }
 
     async fn event(
@@ -286,13 +328,14 @@ impl Store for SqliteStore {
         workspace_id: &str,
         id: &str,
     ) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>> {
-        events::get(self, workspace_id, id).await
+        let (workspace_id, id) = (workspace_id.to_string(), id.to_string());
+        self.read(move |conn| events::get(conn, &workspace_id, &id))
+            .await
     }
 
     async fn claim_due(&self, claim: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
         let (claim, sealer) = (claim.clone(), self.sealer.clone());
-        self.writer
-            .run(move |conn| queue::claim(conn, &claim, &sealer))
+        self.write(move |conn| queue::claim(conn, &claim, &sealer))
             .await
     }
 
@@ -301,28 +344,29 @@ impl Store for SqliteStore {
             .iter()
             .map(|c| (c.delivery_id.clone(), c.lease_token))
             .collect();
-        self.writer
-            .run(move |conn| queue::release(conn, &leases, now))
+        self.write(move |conn| queue::release(conn, &leases, now))
             .await
     }
 
     async fn release_leases(&self, owner: Option<&str>, now: Millis) -> StoreResult<u64> {
-        queue::release_leases(self, owner, now).await
+        let owner = owner.map(str::to_string);
+        self.write(move |conn| queue::release_leases(conn, owner.as_deref(), now))
+            .await
     }
 
     async fn next_due_at(&self) -> StoreResult<Option<Millis>> {
-        queue::next_due_at(self).await
+        self.read(queue::next_due_at).await
     }
 
     async fn record_attempt(&self, attempt: &NewAttempt) -> StoreResult<Attempt> {
         let attempt = attempt.clone();
-        self.writer
-            .run(move |conn| queue::record(conn, &attempt))
-            .await
+        self.write(move |conn| queue::record(conn, &attempt)).await
     }
 
     async fn create_test_delivery(&self, test: &NewTestDelivery) -> StoreResult<Option<Claimed>> {
-        queue::create_test_delivery(self, test).await
+        let (test, sealer) = (test.clone(), self.sealer.clone());
+        self.write(move |conn| queue::create_test_delivery(conn, &sealer, &test))
+            .await
     }
 
     async fn list_attempts(
@@ -332,7 +376,13 @@ impl Store for SqliteStore {
         filter: &AttemptFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Attempt>> {
-        history::list(self, workspace_id, webhook_id, filter, page).await
+        let (workspace_id, webhook_id, filter) = (
+            workspace_id.to_string(),
+            webhook_id.to_string(),
+            filter.clone(),
+        );
+        self.read(move |conn| history::list(conn, &workspace_id, &webhook_id, &filter, page))
+            .await
     }
 
     async fn attempt(
@@ -341,7 +391,13 @@ impl Store for SqliteStore {
         webhook_id: &str,
         id: &str,
     ) -> StoreResult<Option<Attempt>> {
-        history::get(self, workspace_id, webhook_id, id).await
+        let (workspace_id, webhook_id, id) = (
+            workspace_id.to_string(),
+            webhook_id.to_string(),
+            id.to_string(),
+        );
+        self.read(move |conn| history::get(conn, &workspace_id, &webhook_id, &id))
+            .await
     }
 
     async fn retry_delivery(
@@ -351,7 +407,13 @@ impl Store for SqliteStore {
         attempt_id: &str,
         now: Millis,
     ) -> StoreResult<Option<String>> {
-        history::retry(self, workspace_id, webhook_id, attempt_id, now).await
+        let (workspace_id, webhook_id, attempt_id) = (
+            workspace_id.to_string(),
+            webhook_id.to_string(),
+            attempt_id.to_string(),
+        );
+        self.write(move |conn| history::retry(conn, &workspace_id, &webhook_id, &attempt_id, now))
+            .await
     }
 
     async fn rotate_webhook_secret(
@@ -362,7 +424,12 @@ impl Store for SqliteStore {
         now: Millis,
         old_expires_at: Millis,
     ) -> StoreResult<bool> {
-        webhooks::rotate_secret(self, workspace_id, id, secret, now, old_expires_at).await
+        let (workspace_id, id) = (workspace_id.to_string(), id.to_string());
+        let sealed = self.sealer.seal(secret);
+        self.write(move |conn| {
+            webhooks::rotate_secret(conn, &workspace_id, &id, &sealed, now, old_expires_at)
+        })
+        .await
     }
 
     async fn delivery_stats(
@@ -371,23 +438,32 @@ impl Store for SqliteStore {
         webhook_id: &str,
         since: Millis,
     ) -> StoreResult<DeliveryStats> {
-        dashboard::delivery_stats(self, workspace_id, webhook_id, since).await
+        let (workspace_id, webhook_id) = (workspace_id.to_string(), webhook_id.to_string());
+        self.read(move |conn| dashboard::delivery_stats(conn, &workspace_id, &webhook_id, since))
+            .await
     }
 
     async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
-        dashboard::create_session(self, session).await
+        let session = session.clone();
+        self.write(move |conn| dashboard::create_session(conn, &session))
+            .await
     }
 
     async fn session(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<Session>> {
-        dashboard::session(self, token_hash, now).await
+        let token_hash = token_hash.to_vec();
+        self.read(move |conn| dashboard::session(conn, &token_hash, now))
+            .await
     }
 
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
-        dashboard::delete_session(self, token_hash).await
+        let token_hash = token_hash.to_vec();
+        self.write(move |conn| dashboard::delete_session(conn, &token_hash))
+            .await
     }
 
     async fn list_workspaces(&self, page: PageRequest) -> StoreResult<Page<Workspace>> {
-        admin::list_workspaces(self, page).await
+        self.read(move |conn| admin::list_workspaces(conn, page))
+            .await
     }
 
     async fn revoke_api_key(
@@ -396,14 +472,19 @@ impl Store for SqliteStore {
         key_id: &str,
         now: Millis,
     ) -> StoreResult<bool> {
-        let revoked = admin::revoke_api_key(self, workspace_id, key_id, now).await;
+        let (workspace_id, key_id) = (workspace_id.to_string(), key_id.to_string());
+        let revoked = self
+            .write(move |conn| admin::revoke_api_key(conn, &workspace_id, &key_id, now))
+            .await;
         // Cleared after the revocation committed, so no lookup can re-cache the key from before.
         self.keys.clear();
         revoked
     }
 
     async fn insert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<bool> {
-        admin::insert_event_type(self, def, now).await
+        let def = def.clone();
+        self.write(move |conn| admin::insert_event_type(conn, &def, now))
+            .await
     }
 
     async fn requeue_failed(
@@ -413,10 +494,13 @@ impl Store for SqliteStore {
         since: Millis,
         now: Millis,
     ) -> StoreResult<Option<u64>> {
-        admin::requeue_failed(self, workspace_id, webhook_id, since, now).await
+        let (workspace_id, webhook_id) = (workspace_id.to_string(), webhook_id.to_string());
+        self.write(move |conn| admin::requeue_failed(conn, &workspace_id, &webhook_id, since, now))
+            .await
     }
 
     async fn prune(&self, cutoff: Millis, limit: u32) -> StoreResult<u64> {
-        retention::prune(self, cutoff, limit).await
+        self.write(move |conn| retention::prune(conn, cutoff, limit))
+            .await
     }
 }

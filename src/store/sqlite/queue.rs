@@ -5,10 +5,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use sqlx::Row;
 
-use super::SqliteStore;
-use super::rows::webhook_columns;
 use super::webhooks::valid_secrets;
 use crate::domain::attempt::{DeliveryState, Outcome, Trigger};
 use crate::domain::sealing::Sealer;
@@ -66,29 +63,18 @@ pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreRes
         )?
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut events: HashMap<String, StoredEvent> = HashMap::new();
-    let mut webhooks: HashMap<String, (String, Vec<Secret>)> = HashMap::new();
+    if leased.is_empty() {
+        return Ok(Vec::new());
+    }
+    let events = stored_events(conn, &leased)?;
+    let webhooks = signing_details(conn, sealer, &leased, req.now)?;
     let mut claimed = Vec::with_capacity(leased.len());
     for row in leased {
-        if !events.contains_key(&row.event_id) {
-            let event = conn
-                .prepare_cached(
-                    "SELECT event_type, payload, traceparent FROM events WHERE id = ?1",
-                )?
-                .query_row([&row.event_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            let event = event.ok_or_else(|| lost(&row.event_id))?;
-            events.insert(row.event_id.clone(), event);
-        }
-        if !webhooks.contains_key(&row.webhook_id) {
-            let webhook = signing_details(conn, sealer, &row.webhook_id, req.now)?;
-            webhooks.insert(
-                row.webhook_id.clone(),
-                webhook.ok_or_else(|| lost(&row.event_id))?,
-            );
-        }
-        let (event_type, payload, traceparent) = &events[&row.event_id];
-        let (url, secrets) = &webhooks[&row.webhook_id];
+        let (Some((event_type, payload, traceparent)), Some((url, secrets))) =
+            (events.get(&row.event_id), webhooks.get(&row.webhook_id))
+        else {
+            return Err(lost(&row.event_id));
+        };
         claimed.push(Claimed {
             delivery_id: row.delivery_id,
             workspace_id: row.workspace_id,
@@ -107,35 +93,65 @@ pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreRes
     Ok(claimed)
 }
 
-fn lost(event_id: &str) -> StoreError {
-    StoreError::Internal(format!("delivery of {event_id} lost its webhook or event"))
+/// The claimed deliveries' events, in one statement for the whole claim.
+fn stored_events(
+    conn: &Connection,
+    leased: &[Leased],
+) -> StoreResult<HashMap<String, StoredEvent>> {
+    let ids = json_list(leased.iter().map(|l| &l.event_id))?;
+    let mut query = conn.prepare_cached(
+        "SELECT id, event_type, payload, traceparent FROM events
+         WHERE id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let mut rows = query.query([ids])?;
+    let mut events = HashMap::new();
+    while let Some(row) = rows.next()? {
+        events.insert(row.get(0)?, (row.get(1)?, row.get(2)?, row.get(3)?));
+    }
+    Ok(events)
 }
 
-/// A webhook's URL and the secrets that sign its deliveries now, newest first.
+/// Each claimed webhook's URL and the secrets that sign its deliveries now, newest first, in one
+/// statement for the whole claim.
 fn signing_details(
     conn: &Connection,
     sealer: &Sealer,
-    webhook_id: &str,
+    leased: &[Leased],
     now: Millis,
-) -> StoreResult<Option<(String, Vec<Secret>)>> {
-    let url = conn
-        .prepare_cached("SELECT url FROM webhooks WHERE id = ?1")?
-        .query_row([webhook_id], |r| r.get::<_, String>(0))
-        .optional()?;
-    let Some(url) = url else { return Ok(None) };
-    let sealed = conn
-        .prepare_cached(
-            "SELECT secret FROM webhook_secrets
-             WHERE webhook_id = ?1 AND (expires_at IS NULL OR expires_at > ?2)
-             ORDER BY created_at DESC",
-        )?
-        .query_map(params![webhook_id, now], |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    let secrets = sealed
-        .into_iter()
-        .filter_map(|s| open_secret(sealer, webhook_id, s))
-        .collect();
-    Ok(Some((url, secrets)))
+) -> StoreResult<HashMap<String, (String, Vec<Secret>)>> {
+    let ids = json_list(leased.iter().map(|l| &l.webhook_id))?;
+    let mut query = conn.prepare_cached(
+        "SELECT w.id, w.url, s.secret FROM webhooks w
+             LEFT JOIN webhook_secrets s ON s.webhook_id = w.id
+                 AND (s.expires_at IS NULL OR s.expires_at > ?2)
+         WHERE w.id IN (SELECT value FROM json_each(?1))
+         ORDER BY w.id, s.created_at DESC",
+    )?;
+    let mut rows = query.query(params![ids, now])?;
+    let mut webhooks: HashMap<String, (String, Vec<Secret>)> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let webhook_id: String = row.get(0)?;
+        let sealed: Option<String> = row.get(2)?;
+        let secret = sealed.and_then(|s| open_secret(sealer, &webhook_id, s));
+        let entry = webhooks
+            .entry(webhook_id)
+            .or_insert_with(|| (String::new(), Vec::new()));
+        entry.0 = row.get(1)?;
+        entry.1.extend(secret);
+    }
+    Ok(webhooks)
+}
+
+/// A JSON array of the distinct values, for `json_each`.
+fn json_list<'a>(values: impl Iterator<Item = &'a String>) -> StoreResult<String> {
+    let mut distinct: Vec<&String> = values.collect();
+    distinct.sort();
+    distinct.dedup();
+    serde_json::to_string(&distinct).map_err(|e| StoreError::Internal(e.to_string()))
+}
+
+fn lost(event_id: &str) -> StoreError {
+    StoreError::Internal(format!("delivery of {event_id} lost its webhook or event"))
 }
 
 /// Gives leased deliveries back, due at `now`, inside the writer's transaction.
@@ -150,29 +166,24 @@ pub fn release(conn: &Connection, leases: &[(String, i64)], now: Millis) -> Stor
     Ok(())
 }
 
-pub async fn release_leases(
-    store: &SqliteStore,
-    owner: Option<&str>,
-    now: Millis,
-) -> StoreResult<u64> {
-    let done = sqlx::query(
-        "UPDATE deliveries SET next_attempt_at = ?1, lease_owner = NULL
-         WHERE state = 'pending' AND lease_owner IS NOT NULL AND (?2 IS NULL OR lease_owner = ?2)",
-    )
-    .bind(now)
-    .bind(owner)
-    .execute(&store.write)
-    .await?;
-    Ok(done.rows_affected())
+/// Gives back the leases of `owner` (all leases when `None`), due at `now`.
+pub fn release_leases(conn: &Connection, owner: Option<&str>, now: Millis) -> StoreResult<u64> {
+    let released = conn
+        .prepare_cached(
+            "UPDATE deliveries SET next_attempt_at = ?1, lease_owner = NULL
+             WHERE state = 'pending' AND lease_owner IS NOT NULL
+               AND (?2 IS NULL OR lease_owner = ?2)",
+        )?
+        .execute(params![now, owner])?;
+    Ok(released as u64)
 }
 
-pub async fn next_due_at(store: &SqliteStore) -> StoreResult<Option<Millis>> {
-    let row = sqlx::query(
-        "SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE state = 'pending' AND held = 0",
-    )
-    .fetch_one(&store.read)
-    .await?;
-    Ok(row.try_get("due")?)
+pub fn next_due_at(conn: &Connection) -> StoreResult<Option<Millis>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending' AND held = 0",
+        )?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// Records one attempt inside the writer's transaction and moves its delivery on.
@@ -274,6 +285,8 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
         .optional()?;
     let failing_since = match failing_since {
         Some(updated) => updated,
+        // A success never disables its webhook, so the unchanged row need not be read.
+        None if a.outcome.is_success() => None,
         None => conn
             .prepare_cached("SELECT failing_since FROM webhooks WHERE id = ?1")?
             .query_row([&claim.webhook_id], |r| r.get::<_, Option<i64>>(0))
@@ -322,51 +335,45 @@ fn disable(
     Ok(())
 }
 
-pub async fn create_test_delivery(
-    store: &SqliteStore,
+/// The one attempt of a test send: an event marked as a test and a delivery leased to the
+/// request that asked for it (not queued: no `next_attempt_at`).
+pub fn create_test_delivery(
+    conn: &Connection,
+    sealer: &Sealer,
     t: &NewTestDelivery,
 ) -> StoreResult<Option<Claimed>> {
-    let mut tx = store.begin().await?;
-    let webhook = sqlx::query(concat!(
-        "SELECT ",
-        webhook_columns!(),
-        " FROM webhooks WHERE workspace_id = ? AND id = ?"
-    ))
-    .bind(&t.workspace_id)
-    .bind(&t.webhook_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(webhook) = webhook else {
+    let url = conn
+        .prepare_cached("SELECT url FROM webhooks WHERE workspace_id = ?1 AND id = ?2")?
+        .query_row([&t.workspace_id, &t.webhook_id], |r| r.get::<_, String>(0))
+        .optional()?;
+    let Some(url) = url else {
         return Ok(None);
     };
-    let url: String = webhook.try_get("url")?;
-    sqlx::query(
-        "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count, is_test)
-         VALUES (?, ?, ?, ?, ?, 1, 1)",
-    )
-    .bind(&t.event_id)
-    .bind(&t.workspace_id)
-    .bind(&t.event_type)
-    .bind(&t.payload)
-    .bind(t.now)
-    .execute(&mut *tx)
-    .await?;
-    // Not queued (no `next_attempt_at`): the request that asked for it makes the one attempt.
-    sqlx::query(
-        "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at, next_trigger,
-             lease_owner, lease_token, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', NULL, 'test', 'test', 1, ?, ?)",
-    )
-    .bind(&t.delivery_id)
-    .bind(&t.workspace_id)
-    .bind(&t.webhook_id)
-    .bind(&t.event_id)
-    .bind(t.now)
-    .bind(t.now)
-    .execute(&mut *tx)
-    .await?;
-    let secrets = valid_secrets(&mut *tx, &store.sealer, &[t.webhook_id.as_str()], t.now).await?;
-    tx.commit().await?;
+    conn.prepare_cached(
+        "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count,
+             is_test)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, 1)",
+    )?
+    .execute(params![
+        t.event_id,
+        t.workspace_id,
+        t.event_type,
+        t.payload,
+        t.now
+    ])?;
+    conn.prepare_cached(
+        "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at,
+             next_trigger, lease_owner, lease_token, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'pending', NULL, 'test', 'test', 1, ?5, ?5)",
+    )?
+    .execute(params![
+        t.delivery_id,
+        t.workspace_id,
+        t.webhook_id,
+        t.event_id,
+        t.now
+    ])?;
+    let secrets = valid_secrets(conn, sealer, &t.webhook_id, t.now)?;
     Ok(Some(Claimed {
         delivery_id: t.delivery_id.clone(),
         workspace_id: t.workspace_id.clone(),
@@ -375,7 +382,7 @@ pub async fn create_test_delivery(
         event_type: t.event_type.clone(),
         url,
         payload: t.payload.clone(),
-        secrets: secrets.into_iter().map(|(_, s)| s).collect(),
+        secrets,
         trigger: Trigger::Test,
         attempts: 0,
         lease_token: 1,

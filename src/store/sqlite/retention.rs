@@ -1,40 +1,40 @@
 //! Pruning: events older than `SPEAKNODE_RETENTION`, with their deliveries and attempts, in small
-//! batches so the single writer is never held for long and deliveries keep flowing.
+//! batches on the writer thread, so deliveries keep flowing between them.
 
-use super::SqliteStore;
+use rusqlite::{Connection, params};
+
 use crate::domain::time::Millis;
 use crate::store::StoreResult;
-use crate::store::rows::Columns;
 
-pub async fn prune(store: &SqliteStore, cutoff: Millis, limit: u32) -> StoreResult<u64> {
-    let mut tx = store.begin().await?;
-    // An event with a delivery still pending is kept: accepted work is never dropped.
-    let ids: Vec<String> = sqlx::query(
-        "SELECT id FROM events e WHERE created_at < ?1
-           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.state = 'pending')
-         ORDER BY created_at LIMIT ?2",
-    )
-    .bind(cutoff)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(|r| r.text("id"))
-    .collect::<StoreResult<_>>()?;
-    for id in &ids {
+pub fn prune(conn: &Connection, cutoff: Millis, limit: u32) -> StoreResult<u64> {
+    // An event with a delivery still pending is kept: accepted work is never dropped. The batch
+    // is chosen once, into a temporary table, and each table is pruned with one statement.
+    conn.prepare_cached("CREATE TEMP TABLE IF NOT EXISTS pruned (id TEXT PRIMARY KEY)")?
+        .execute([])?;
+    conn.prepare_cached("DELETE FROM temp.pruned")?
+        .execute([])?;
+    let pruned = conn
+        .prepare_cached(
+            "INSERT INTO temp.pruned (id)
+             SELECT id FROM events e WHERE created_at < ?1
+               AND NOT EXISTS (SELECT 1 FROM deliveries d
+                               WHERE d.event_id = e.id AND d.state = 'pending')
+             ORDER BY created_at LIMIT ?2",
+        )?
+        .execute(params![cutoff, limit])?;
+    if pruned > 0 {
         for sql in [
-            "DELETE FROM attempts WHERE event_id = ?",
-            "DELETE FROM deliveries WHERE event_id = ?",
-            "DELETE FROM events WHERE id = ?",
+            "DELETE FROM attempts WHERE event_id IN (SELECT id FROM temp.pruned)",
+            "DELETE FROM deliveries WHERE event_id IN (SELECT id FROM temp.pruned)",
+            "DELETE FROM events WHERE id IN (SELECT id FROM temp.pruned)",
         ] {
-            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            conn.prepare_cached(sql)?.execute([])?;
         }
     }
-    sqlx::query("DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created_at < ?1 LIMIT ?2)")
-        .bind(cutoff)
-        .bind(i64::from(limit))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(ids.len() as u64)
+    conn.prepare_cached(
+        "DELETE FROM idempotency_keys WHERE rowid IN
+             (SELECT rowid FROM idempotency_keys WHERE created_at < ?1 LIMIT ?2)",
+    )?
+    .execute(params![cutoff, limit])?;
+    Ok(pruned as u64)
 }

@@ -1,7 +1,7 @@
-//! Group commit on a thread of its own. The hot-path writes — accepting events, claiming due
-//! deliveries, recording attempts — queue here as jobs, and one thread that owns a plain SQLite
-//! connection (with cached prepared statements) applies whatever has queued up in ONE
-//! transaction, then answers every caller. Nobody is answered before the commit, so a 202 still
+//! Group commit on a thread of its own. Every write (accepting events, claiming due deliveries,
+//! recording attempts, and the API's and dashboard's changes) queues here as a job, and one
+//! thread that owns a plain SQLite connection (with cached prepared statements) applies
+//! whatever has queued up in ONE transaction, then answers every caller. Nobody is answered before the commit, so a 202 still
 //! means "on disk".
 //!
 //! Why a thread and not an async pool: the profile of the first version was dominated by
@@ -67,10 +67,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Opens a second connection to the (already migrated) database file and starts the thread.
-    /// The thread ends when the last `Writer` handle is dropped.
-    pub fn spawn(path: &Path) -> StoreResult<Self> {
-        let conn = open(path)?;
+    /// Starts the thread on `conn`, a connection to the (already migrated) database file at
+    /// `path`. The thread ends when the last `Writer` handle is dropped.
+    pub fn spawn(path: &Path, conn: Connection) -> StoreResult<Self> {
         // Checkpoints copy the WAL back into the database file; left to the committing
         // connection they run inside a commit, on the hot path. A thread of their own does them
         // (with synchronous=FULL, so the database file is synced before the WAL is reused).
@@ -118,8 +117,11 @@ pub(super) fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> StoreRe
         .map_err(|e| StoreError::Internal(format!("cannot start the {name} thread: {e}")))
 }
 
+/// A read-write connection, creating the file if it is missing.
 pub(super) fn open(path: &Path) -> StoreResult<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     // FULL: a commit is on disk before the 202 goes out, even if the machine loses power.
