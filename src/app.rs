@@ -1,6 +1,7 @@
 //! The composition root: open the store, seed event types and the default workspace, then run the
 //! API and the delivery workers until shutdown. Tests call [`serve`] with a listener on port 0.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -9,12 +10,13 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, redact_url};
-use crate::dashboard;
+use crate::dashboard::{self, LoginThrottle};
 use crate::delivery::{Deliverer, Sender, Worker};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::event_type::{self, EventType, Registry};
 use crate::domain::ids;
-use crate::http::{self, AppState, hash_key};
+use crate::http::rate_limit::evict_idle_buckets;
+use crate::http::{self, ApiRateLimiter, AppState, hash_key};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError, Workspace};
@@ -161,6 +163,9 @@ async fn run(
 
     if announce {
         println!("database: {}", redact_url(&config.database_url));
+        if let Some(proxy) = &config.proxy_url {
+            println!("deliveries go through the proxy {}", redact_url(proxy));
+        }
         if let Some(key) = &generated_key {
             println!("generated the default workspace's API key (shown once): {key}");
         }
@@ -173,7 +178,11 @@ async fn run(
 
     let deliverer = Arc::new(Deliverer {
         store: store.clone(),
-        sender: Sender::new(config.delivery_timeout, config.allow_private_targets)?,
+        sender: Sender::new(
+            config.delivery_timeout,
+            config.allow_private_targets,
+            config.proxy_url.as_deref(),
+        )?,
         schedule: config.retry_schedule.clone(),
         clock: clock.clone(),
         disable_after: config.disable_after,
@@ -198,6 +207,12 @@ async fn run(
         tokio::spawn(worker.run(shutdown.clone()))
     });
 
+    let rate_limiter = config
+        .rate_limit
+        .map(|rate| Arc::new(ApiRateLimiter::per_second(rate)));
+    if let Some(limiter) = &rate_limiter {
+        tokio::spawn(evict_idle_buckets(limiter.clone(), shutdown.clone()));
+    }
     let state = AppState {
         store,
         registry,
@@ -205,6 +220,8 @@ async fn run(
         clock,
         deliverer,
         wake,
+        rate_limiter,
+        login_throttle: Arc::new(LoginThrottle::new(config.login_attempts)),
     };
     let router = if config.run_api {
         // The dashboard is served with the API, by the same process, at `/`.
@@ -215,7 +232,9 @@ async fn run(
         http::worker_router(state)
     };
     let stop = shutdown.clone();
-    axum::serve(listener, router)
+    // With the peer's address, which sign-in throttling counts failures by.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await?;
     if let Some(worker) = worker {

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use clap::Args;
@@ -77,6 +78,15 @@ pub struct ServeArgs {
         default_value = "32"
     )]
     pub max_in_flight_per_webhook: String,
+    /// API requests per second allowed per API key (burst: 2 seconds' worth); unset: no limit.
+    #[arg(long, env = "SPEAKNODE_RATE_LIMIT")]
+    pub rate_limit: Option<String>,
+    /// Failed dashboard sign-ins allowed per client address per window, as `N/duration`.
+    #[arg(long, env = "SPEAKNODE_LOGIN_ATTEMPTS", default_value = "10/10m")]
+    pub login_attempts: String,
+    /// Every delivery goes through this HTTP(S) forward proxy (`http://[user:pass@]host:port`).
+    #[arg(long, env = "SPEAKNODE_PROXY_URL", hide_env_values = true)]
+    pub proxy_url: Option<String>,
 }
 
 /// Validated settings.
@@ -101,6 +111,19 @@ pub struct Config {
     pub lease_margin: Duration,
     pub max_in_flight: usize,
     pub max_in_flight_per_webhook: usize,
+    /// `SPEAKNODE_RATE_LIMIT`: API requests per second per API key; `None`: no limit.
+    pub rate_limit: Option<NonZeroU32>,
+    /// `SPEAKNODE_LOGIN_ATTEMPTS`.
+    pub login_attempts: LoginAttempts,
+    /// `SPEAKNODE_PROXY_URL`, checked: an `http://` or `https://` URL of a host (and port).
+    pub proxy_url: Option<String>,
+}
+
+/// How many failed dashboard sign-ins one client address may make per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginAttempts {
+    pub failures: u32,
+    pub window: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +214,19 @@ impl Config {
                 "SPEAKNODE_MAX_IN_FLIGHT_PER_WEBHOOK",
                 &args.max_in_flight_per_webhook,
             )?,
+            rate_limit: args
+                .rate_limit
+                .as_deref()
+                .map(rate_limit)
+                .transpose()?
+                .flatten(),
+            login_attempts: login_attempts(&args.login_attempts)?,
+            proxy_url: args
+                .proxy_url
+                .as_deref()
+                .map(proxy_url)
+                .transpose()?
+                .flatten(),
         })
     }
 
@@ -223,6 +259,9 @@ impl ServeArgs {
             lease_margin: "30s".into(),
             max_in_flight: "256".into(),
             max_in_flight_per_webhook: "32".into(),
+            rate_limit: None,
+            login_attempts: "10/10m".into(),
+            proxy_url: None,
         }
     }
 }
@@ -298,6 +337,82 @@ fn count(setting: &'static str, text: &str) -> Result<usize, ConfigError> {
     }
 }
 
+/// `SPEAKNODE_RATE_LIMIT`: a positive whole number of requests per second; empty: no limit.
+/// The burst is twice the rate, so it must fit in a `u32` too.
+fn rate_limit(text: &str) -> Result<Option<NonZeroU32>, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let rate = text
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n <= u32::MAX / 2);
+    match rate.and_then(NonZeroU32::new) {
+        Some(n) => Ok(Some(n)),
+        None => Err(bad(
+            "SPEAKNODE_RATE_LIMIT",
+            format!("{text:?} is not a whole number of requests per second from 1 to 2147483647"),
+        )),
+    }
+}
+
+/// `SPEAKNODE_LOGIN_ATTEMPTS`: `N/duration`, like `10/10m`.
+fn login_attempts(text: &str) -> Result<LoginAttempts, ConfigError> {
+    let setting = "SPEAKNODE_LOGIN_ATTEMPTS";
+    let shape = || {
+        bad(
+            setting,
+            format!("{text:?} is not failures per window like 10/10m"),
+        )
+    };
+    let (failures, window) = text.trim().split_once('/').ok_or_else(shape)?;
+    let failures = failures
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(shape)?;
+    let window = humantime::parse_duration(window.trim()).map_err(|_| shape())?;
+    if window.is_zero() {
+        return Err(bad(setting, "the window must be longer than zero"));
+    }
+    Ok(LoginAttempts { failures, window })
+}
+
+/// `SPEAKNODE_PROXY_URL`: `http://` or `https://`, a host, an optional port and credentials, and
+/// nothing after them; empty: no proxy. Errors never show the password.
+fn proxy_url(text: &str) -> Result<Option<String>, ConfigError> {
+    let setting = "SPEAKNODE_PROXY_URL";
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let shown = redact_url(text);
+    let url =
+        url::Url::parse(text).map_err(|e| bad(setting, format!("{shown:?} is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(
+            setting,
+            format!("{shown:?} must start with http:// or https:// (an HTTP forward proxy)"),
+        ));
+    }
+    if url.host().is_none() {
+        return Err(bad(setting, format!("{shown:?} names no host")));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(
+            setting,
+            format!(
+                "{shown:?} must be only a scheme, credentials, host and port, like http://proxy:3128"
+            ),
+        ));
+    }
+    reqwest::Proxy::all(url.as_str())
+        .map_err(|e| bad(setting, format!("{shown:?} is not a usable proxy ({e})")))?;
+    Ok(Some(text.to_string()))
+}
+
 /// A database URL with its password replaced by `***`, for logs and errors.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
@@ -324,6 +439,9 @@ impl fmt::Debug for Config {
             .field("retry_schedule", &self.retry_schedule)
             .field("allow_private_targets", &self.allow_private_targets)
             .field("max_payload_bytes", &self.max_payload_bytes)
+            .field("rate_limit", &self.rate_limit)
+            .field("login_attempts", &self.login_attempts)
+            .field("proxy_url", &self.proxy_url.as_deref().map(redact_url))
             .finish_non_exhaustive()
     }
 }
@@ -412,6 +530,98 @@ mod tests {
             Config::from_args(&a).unwrap_err().setting,
             "SPEAKNODE_ALLOW_PRIVATE_TARGETS"
         );
+    }
+
+    #[test]
+    fn the_rate_limit_is_off_by_default_and_a_positive_whole_number_when_set() {
+        assert_eq!(Config::defaults().expect("valid").rate_limit, None);
+        let mut a = args();
+        a.rate_limit = Some("25".into());
+        assert_eq!(
+            Config::from_args(&a).expect("valid").rate_limit,
+            NonZeroU32::new(25)
+        );
+        a.rate_limit = Some(" ".into());
+        assert_eq!(Config::from_args(&a).expect("valid").rate_limit, None);
+        for text in ["0", "-1", "2.5", "fast", "4294967295"] {
+            a.rate_limit = Some(text.into());
+            let err = Config::from_args(&a).unwrap_err().to_string();
+            assert!(
+                err.starts_with("invalid SPEAKNODE_RATE_LIMIT"),
+                "{text}: {err}"
+            );
+            assert!(!err.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn login_attempts_read_failures_per_window() {
+        assert_eq!(
+            Config::defaults().expect("valid").login_attempts,
+            LoginAttempts {
+                failures: 10,
+                window: Duration::from_secs(600)
+            }
+        );
+        let mut a = args();
+        a.login_attempts = " 3 / 1h30m ".into();
+        assert_eq!(
+            Config::from_args(&a).expect("valid").login_attempts,
+            LoginAttempts {
+                failures: 3,
+                window: Duration::from_secs(5400)
+            }
+        );
+        for text in [
+            "10", "0/10m", "x/10m", "10/", "10/soon", "10/0s", "10/10m/1",
+        ] {
+            a.login_attempts = text.into();
+            let err = Config::from_args(&a).unwrap_err().to_string();
+            assert!(
+                err.starts_with("invalid SPEAKNODE_LOGIN_ATTEMPTS"),
+                "{text}: {err}"
+            );
+            assert!(!err.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn the_proxy_url_is_an_http_proxy_and_its_password_is_never_shown() {
+        assert_eq!(Config::defaults().expect("valid").proxy_url, None);
+        let mut a = args();
+        for ok in [
+            "http://proxy:3128",
+            "https://u:p@proxy.example",
+            "http://10.0.0.1:8080/",
+        ] {
+            a.proxy_url = Some(ok.into());
+            let config = Config::from_args(&a).expect(ok);
+            assert_eq!(config.proxy_url.as_deref(), Some(ok));
+        }
+        a.proxy_url = Some("".into());
+        assert_eq!(Config::from_args(&a).expect("valid").proxy_url, None);
+        for bad in [
+            "proxy:3128",
+            "socks5://u:hunter2@proxy:1080",
+            "ftp://proxy",
+            "http://u:hunter2@proxy:3128/path",
+            "http://proxy:3128?x=1",
+            "http://",
+        ] {
+            a.proxy_url = Some(bad.into());
+            let err = Config::from_args(&a).unwrap_err().to_string();
+            assert!(
+                err.starts_with("invalid SPEAKNODE_PROXY_URL"),
+                "{bad}: {err}"
+            );
+            assert!(!err.contains("hunter2"), "{err}");
+            assert!(!err.contains('\n'));
+        }
+        a.proxy_url = Some("http://user:hunter2@proxy:3128".into());
+        let config = Config::from_args(&a).expect("valid");
+        let shown = format!("{config:?}");
+        assert!(shown.contains("user:***@proxy:3128"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 
     #[test]

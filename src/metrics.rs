@@ -35,6 +35,8 @@ struct AttemptLabels {
 pub struct Metrics {
     registry: Registry,
     events_accepted: Counter,
+    api_rate_limited: Counter,
+    logins_throttled: Counter,
     attempts: Family<AttemptLabels, Counter>,
     attempt_duration: Histogram,
     database_up: Gauge,
@@ -49,6 +51,8 @@ impl Default for Metrics {
         let metrics = Self {
             registry: Registry::default(),
             events_accepted: Counter::default(),
+            api_rate_limited: Counter::default(),
+            logins_throttled: Counter::default(),
             attempts: Family::default(),
             attempt_duration: Histogram::new(DURATION_BUCKETS),
             database_up: Gauge::default(),
@@ -68,6 +72,17 @@ impl Metrics {
             "speaknode_events_accepted",
             "Events accepted (202, not counting Idempotency-Key replays)",
             self.events_accepted.clone(),
+        );
+        r.register(
+            "speaknode_api_rate_limited",
+            "API requests refused with 429 because their key was over SPEAKNODE_RATE_LIMIT",
+            self.api_rate_limited.clone(),
+        );
+        r.register(
+            "speaknode_login_throttled",
+            "Dashboard sign-ins refused with 429 because their address failed too often \
+             (SPEAKNODE_LOGIN_ATTEMPTS)",
+            self.logins_throttled.clone(),
         );
         r.register(
             "speaknode_attempts",
@@ -117,6 +132,14 @@ impl Metrics {
         self.events_accepted.inc();
     }
 
+    pub fn api_rate_limited(&self) {
+        self.api_rate_limited.inc();
+    }
+
+    pub fn login_throttled(&self) {
+        self.logins_throttled.inc();
+    }
+
     pub fn attempt_made(&self, outcome: &Outcome, seconds: f64) {
         let outcome = match (outcome.is_success(), outcome.error()) {
             (true, _) => "succeeded",
@@ -159,6 +182,8 @@ mod tests {
     fn attempts_are_counted_by_outcome_and_timed() {
         let metrics = Metrics::default();
         metrics.event_accepted();
+        metrics.api_rate_limited();
+        metrics.api_rate_limited();
         let ok = Outcome::Responded {
             status: 204,
             body: String::new(),
@@ -169,6 +194,11 @@ mod tests {
         metrics.attempt_made(&Outcome::Failed(FailureKind::Timeout), 5.0);
         let text = metrics.render(None);
         assert!(text.contains("speaknode_events_accepted_total 1"), "{text}");
+        assert!(
+            text.contains("speaknode_api_rate_limited_total 2"),
+            "{text}"
+        );
+        assert!(text.contains("speaknode_login_throttled_total 0"), "{text}");
         assert!(text.contains(r#"speaknode_attempts_total{outcome="succeeded"} 1"#));
         assert!(text.contains(r#"speaknode_attempts_total{outcome="timeout"} 1"#));
         assert!(text.contains("speaknode_attempt_duration_seconds_count 2"));

@@ -123,6 +123,9 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
         ("SPEAKNODE_ALLOW_PRIVATE_TARGETS", "perhaps"),
         ("SPEAKNODE_DATABASE_URL", "mysql://x"),
         ("SPEAKNODE_LOG_FORMAT", "yaml"),
+        ("SPEAKNODE_RATE_LIMIT", "fast"),
+        ("SPEAKNODE_LOGIN_ATTEMPTS", "10 per minute"),
+        ("SPEAKNODE_PROXY_URL", "socks5://egress:hunter2@proxy:1080"),
     ] {
         let output = Command::new(BIN)
             .arg("serve")
@@ -137,6 +140,10 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
         let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(lines.len(), 1, "one line for {name}: {stderr}");
         assert!(lines[0].contains(name), "{name} is named: {stderr}");
+        assert!(
+            !stderr.contains("hunter2"),
+            "no password in errors: {stderr}"
+        );
     }
 }
 

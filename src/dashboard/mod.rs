@@ -7,7 +7,8 @@
 //!
 //! Modules: `session` (sign-in, sessions, CSRF), `webhooks` (list and forms), `page` (one
 //! webhook: settings, secret, test sends), `history` (Request History and retries),
-//! `event_types`, and `format` (how values read on a page).
+//! `event_types`, `format` (how values read on a page) and `throttle` (failed sign-ins per
+//! client address).
 
 mod event_types;
 mod form;
@@ -15,6 +16,7 @@ pub(crate) mod format;
 mod history;
 mod page;
 mod session;
+mod throttle;
 mod webhooks;
 
 use askama::Template;
@@ -22,6 +24,8 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+
+pub use throttle::LoginThrottle;
 
 use crate::http::{ApiError, AppState, with_page_headers};
 use crate::store::StoreError;

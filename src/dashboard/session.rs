@@ -8,10 +8,15 @@
 //!   sign-in form has no session yet: it uses a double-submit token instead (a random value both
 //!   in a SameSite=Strict cookie and in the form), so another site cannot sign a browser in to
 //!   an attacker's workspace.
+//! - Failed sign-ins are counted per client address ([`super::throttle`]); past
+//!   `SPEAKNODE_LOGIN_ATTEMPTS` the sign-in answers 429 without looking at the key.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,6 +26,7 @@ use subtle::ConstantTimeEq;
 use super::form::Fields;
 use super::{PageError, PageResult, render};
 use crate::domain::ids::random_base62;
+use crate::http::rate_limit::retry_after_seconds;
 use crate::http::{AppState, hash_key};
 use crate::store::NewSession;
 
@@ -167,11 +173,11 @@ fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: Option<i64>
 #[template(path = "login.html")]
 struct LoginPage {
     csrf: String,
-    error: Option<&'static str>,
+    error: Option<String>,
 }
 
 /// The sign-in form, with a fresh double-submit token.
-fn login_form(headers: &HeaderMap, status: StatusCode, error: Option<&'static str>) -> Response {
+fn login_form(headers: &HeaderMap, status: StatusCode, error: Option<String>) -> Response {
     let csrf = random_base62(TOKEN_CHARS);
     let mut response = render(
         status,
@@ -194,11 +200,34 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Pa
     Ok(login_form(&headers, StatusCode::OK, None))
 }
 
+/// The answer to a sign-in from an address that failed too often (`SPEAKNODE_LOGIN_ATTEMPTS`):
+/// 429 with `Retry-After`, and the form again with when to try.
+fn throttled(headers: &HeaderMap, wait: Duration) -> Response {
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    let unit = if minutes == 1 { "minute" } else { "minutes" };
+    let error = format!(
+        "Too many failed sign-ins from your network address. The key was not checked. \
+         Try again in {minutes} {unit}."
+    );
+    let mut response = login_form(headers, StatusCode::TOO_MANY_REQUESTS, Some(error));
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(retry_after_seconds(wait)),
+    );
+    response
+}
+
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> PageResult<Response> {
+    // Before anything else: a refused address learns nothing about any key.
+    if let Some(wait) = state.login_throttle.refused(peer.ip(), Instant::now()) {
+        state.deliverer.metrics.login_throttled();
+        return Ok(throttled(&headers, wait));
+    }
     let fields = Fields::read(body).await?;
     if !same_token(fields.get("csrf"), cookie(&headers, LOGIN_COOKIE)) {
         return Err(PageError::Forbidden);
@@ -209,7 +238,8 @@ pub async fn login(
         key => state.store.workspace_for_key(&hash_key(key)).await?,
     };
     let Some(workspace_id) = workspace else {
-        let error = "That API key is not valid. Check it and try again.";
+        state.login_throttle.failed(peer.ip(), Instant::now());
+        let error = "That API key is not valid. Check it and try again.".to_string();
         // 200, like any form shown again with its errors: browsers log non-2xx pages as failures.
         return Ok(login_form(&headers, StatusCode::OK, Some(error)));
     };

@@ -1,6 +1,10 @@
 //! A DNS resolver for outgoing deliveries that drops blocked addresses. Checking the URL once at
 //! create time is not enough: a name can resolve somewhere else at delivery time (DNS rebinding),
 //! so the check runs on every resolution, before any connection is made.
+//!
+//! Through a forward proxy (`SPEAKNODE_PROXY_URL`) the proxy resolves the target and connects
+//! to it, so no resolver of ours sees that connection: [`check_proxied_target`] resolves the name
+//! first instead, and refuses it if any of its addresses is blocked.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -51,19 +55,24 @@ pub struct GuardedResolver {
     pub allow_private: bool,
 }
 
+async fn lookup(host: &str) -> Result<Vec<SocketAddr>, BoxError> {
+    let found: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
+        .await
+        .map_err(|e| -> BoxError { Box::new(DnsError(format!("{host}: {e}"))) })?
+        .collect();
+    if found.is_empty() {
+        return Err(Box::new(DnsError(format!("{host}: no addresses"))));
+    }
+    Ok(found)
+}
+
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_string();
         let allow_private = self.allow_private;
         Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await
-                .map_err(|e| -> BoxError { Box::new(DnsError(format!("{host}: {e}"))) })?
-                .collect();
-            if found.is_empty() {
-                return Err(Box::new(DnsError(format!("{host}: no addresses"))) as BoxError);
-            }
-            let allowed: Vec<SocketAddr> = found
+            let allowed: Vec<SocketAddr> = lookup(&host)
+                .await?
                 .into_iter()
                 .filter(|a| allow_private || !is_blocked(a.ip()))
                 .collect();
@@ -73,6 +82,19 @@ impl Resolve for GuardedResolver {
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }
+}
+
+/// Before a delivery to the name `host` goes to the forward proxy: resolves it and refuses it
+/// if any address is blocked. Without a proxy the blocked addresses are simply skipped, but the
+/// proxy picks among all the addresses itself, so one blocked address is enough to refuse. (The
+/// proxy resolves the name again: see "Static egress IPs" in docs/operating.md for making it
+/// refuse private ranges too.)
+pub async fn check_proxied_target(host: &str) -> Result<(), BoxError> {
+    let found = lookup(host).await?;
+    if found.iter().any(|a| is_blocked(a.ip())) {
+        return Err(Box::new(BlockedAddressError(host.to_string())));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -99,6 +121,18 @@ mod tests {
     async fn private_targets_resolve_when_allowed() {
         let addrs = resolve("localhost", true).await.expect("resolves");
         assert!(addrs.iter().all(|a| a.ip().is_loopback()));
+    }
+
+    #[tokio::test]
+    async fn a_proxied_target_is_refused_when_its_name_resolves_to_a_blocked_address() {
+        let error = check_proxied_target("localhost")
+            .await
+            .expect_err("must be refused");
+        assert!(error.is::<BlockedAddressError>(), "{error}");
+        let error = check_proxied_target("no-such-host.invalid")
+            .await
+            .expect_err("must fail");
+        assert!(error.is::<DnsError>(), "{error}");
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
 use url::Url;
 
-use super::resolver::{BlockedAddressError, DnsError, GuardedResolver};
+use super::resolver::{BlockedAddressError, DnsError, GuardedResolver, check_proxied_target};
 use crate::domain::attempt::{FailureKind, Outcome};
 use crate::domain::signature::{speaknode_signature, standard_signature_header};
 use crate::domain::webhook::check_host;
@@ -22,6 +22,8 @@ pub struct Sender {
     client: reqwest::Client,
     timeout: Duration,
     allow_private: bool,
+    /// Deliveries go through `SPEAKNODE_PROXY_URL`.
+    proxied: bool,
 }
 
 /// Installs rustls' crypto provider (ring) for the process; reqwest is built without a default
@@ -31,13 +33,31 @@ pub fn install_crypto_provider() {
 }
 
 impl Sender {
-    pub fn new(timeout: Duration, allow_private: bool) -> anyhow::Result<Self> {
+    /// `proxy_url`: a URL `Config` checked, whose password this never shows.
+    pub fn new(
+        timeout: Duration,
+        allow_private: bool,
+        proxy_url: Option<&str>,
+    ) -> anyhow::Result<Self> {
         install_crypto_provider();
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .retry(reqwest::retry::never())
-            .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+            .retry(reqwest::retry::never());
+        let builder = match proxy_url {
+            // No proxy from the environment (HTTP_PROXY…): only the one the operator set.
+            None => builder
+                .no_proxy()
+                .dns_resolver(Arc::new(GuardedResolver { allow_private })),
+            // The client then resolves only the proxy's name, usually a private address of the
+            // operator's own network, so the guarded resolver would refuse it; the target's
+            // addresses are checked in `send` instead. Credentials in the URL become
+            // `Proxy-Authorization: Basic`.
+            Some(url) => builder.proxy(
+                reqwest::Proxy::all(url)
+                    .map_err(|_| anyhow::anyhow!("SPEAKNODE_PROXY_URL is not a usable proxy"))?,
+            ),
+        };
+        let client = builder
             .connect_timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(64)
@@ -47,6 +67,7 @@ impl Sender {
             client,
             timeout,
             allow_private,
+            proxied: proxy_url.is_some(),
         })
     }
 
@@ -87,12 +108,30 @@ impl Sender {
         if !self.allow_private && url.host().is_none_or(|h| check_host(&h).is_err()) {
             return Outcome::Failed(FailureKind::BlockedAddress);
         }
+        let proxied_name = match url.host() {
+            Some(url::Host::Domain(name)) if self.proxied && !self.allow_private => {
+                Some(name.to_string())
+            }
+            _ => None,
+        };
         let request = self
             .client
             .post(url)
             .headers(Self::headers(claim, timestamp))
             .body(claim.payload.clone());
-        match tokio::time::timeout(self.timeout, exchange(request)).await {
+        let attempt = async {
+            if let Some(name) = proxied_name
+                && let Err(e) = check_proxied_target(&name).await
+            {
+                return Outcome::Failed(if e.is::<BlockedAddressError>() {
+                    FailureKind::BlockedAddress
+                } else {
+                    FailureKind::DnsError
+                });
+            }
+            exchange(request).await
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::Failed(FailureKind::Timeout),
         }

@@ -2,7 +2,7 @@
 //! Store errors, validation failures and extractor rejections all become an [`ApiError`] here,
 //! and nowhere else. The OpenAPI document describes the body with the same types that write it.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -24,6 +24,7 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     ValidationFailed,
     BlockedAddress,
+    RateLimited,
     Unavailable,
     Internal,
 }
@@ -34,6 +35,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
+    /// Sent as `Retry-After` (seconds) with the answer.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -43,6 +46,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after_secs: None,
         }
     }
 
@@ -105,6 +109,21 @@ impl ApiError {
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Invalid::field(field, message).into()
+    }
+
+    /// 429: the API key's bucket is empty (`SPEAKNODE_RATE_LIMIT`); one more request fits in
+    /// it after `retry_after_secs`.
+    pub fn rate_limited(per_second: u32, retry_after_secs: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            format!(
+                "Too many requests with this API key: at most {per_second} per second are \
+                 allowed. Retry after {retry_after_secs} s."
+            ),
+        );
+        error.retry_after_secs = Some(retry_after_secs);
+        error
     }
 
     pub fn unavailable() -> Self {
@@ -193,7 +212,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body())).into_response()
+        let retry_after = self.retry_after_secs;
+        let mut response = (self.status, axum::Json(self.body())).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -203,6 +229,8 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// [`ErrorBody`], with an example written by the same constructor the handlers call.
 pub mod responses {
     use utoipa::ToSchema;
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, response::Response};
 
     use super::{ApiError, ErrorBody};
@@ -217,6 +245,39 @@ pub mod responses {
             .content("application/json", content)
             .build()
             .into()
+    }
+
+    /// 429 from `SPEAKNODE_RATE_LIMIT`, with its `Retry-After` header. Not a macro entry: it is
+    /// the one error answer with a header.
+    pub struct RateLimited;
+
+    impl<'r> utoipa::ToResponse<'r> for RateLimited {
+        fn response() -> (&'r str, RefOr<Response>) {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(ErrorBody::name())))
+                .example(serde_json::to_value(ApiError::rate_limited(5, 1).body()).ok())
+                .build();
+            let retry_after = HeaderBuilder::new()
+                .schema(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1)),
+                )
+                .description(Some(
+                    "Whole seconds until this API key may make its next request.",
+                ))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(
+                    "`rate_limited`: this API key made more requests than \
+                     `SPEAKNODE_RATE_LIMIT` allows (per second, with bursts of two seconds' \
+                     worth). Only when the operator set a rate limit.",
+                )
+                .header("Retry-After", retry_after)
+                .content("application/json", content)
+                .build();
+            ("RateLimited", response.into())
+        }
     }
 
     /// Declares a reusable response: `Name => (description, example error)`.

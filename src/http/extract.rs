@@ -15,6 +15,7 @@ use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::ApiError;
+use super::rate_limit::retry_after_seconds;
 use crate::domain::time::{Millis, parse_rfc3339};
 use crate::store::PageRequest;
 
@@ -40,10 +41,21 @@ impl FromRequestParts<AppState> for WorkspaceId {
             .ok_or_else(ApiError::unauthorized)?;
         // Keys are stored as SHA-256 hashes and looked up by hash: the plaintext key is never
         // stored, and the lookup compares hashes, not the secret itself.
-        match state.store.workspace_for_key(&hash_key(key)).await? {
-            Some(id) => Ok(Self(id)),
-            None => Err(ApiError::unauthorized()),
+        let key_hash = hash_key(key);
+        let Some(id) = state.store.workspace_for_key(&key_hash).await? else {
+            return Err(ApiError::unauthorized());
+        };
+        // After authentication, so only keys that exist get a bucket (see `rate_limit`).
+        if let Some(limiter) = &state.rate_limiter
+            && let Err(wait) = limiter.check(&key_hash)
+        {
+            state.deliverer.metrics.api_rate_limited();
+            return Err(ApiError::rate_limited(
+                limiter.rate().get(),
+                retry_after_seconds(wait),
+            ));
         }
+        Ok(Self(id))
     }
 }
 

@@ -13,6 +13,7 @@ mod extract;
 mod history;
 mod openapi;
 mod ops;
+pub mod rate_limit;
 mod recover;
 mod views;
 mod webhooks;
@@ -30,9 +31,11 @@ pub use docs::with_page_headers;
 pub use error::{ApiError, ApiResult};
 pub use extract::hash_key;
 pub use history::send_test_event;
+pub use rate_limit::ApiRateLimiter;
 pub use webhooks::{check_resolution, rotate_secret};
 
 use crate::config::Config;
+use crate::dashboard::LoginThrottle;
 use crate::delivery::Deliverer;
 use crate::domain::clock::Clock;
 use crate::domain::event_type::Registry;
@@ -48,6 +51,10 @@ pub struct AppState {
     pub deliverer: Arc<Deliverer>,
     /// Wakes the local worker when new deliveries are queued.
     pub wake: Arc<Notify>,
+    /// `SPEAKNODE_RATE_LIMIT`, when set.
+    pub rate_limiter: Option<Arc<ApiRateLimiter>>,
+    /// `SPEAKNODE_LOGIN_ATTEMPTS`.
+    pub login_throttle: Arc<LoginThrottle>,
 }
 
 /// One route: a method and a path (axum's syntax, which is also OpenAPI's) and its handler.

@@ -13,8 +13,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
 use super::error::responses::{
-    AdminNotFound, BadRequest, Conflict, NotFound, PayloadTooLarge, Unauthorized, Unavailable,
-    Unprocessable, UnsupportedMediaType,
+    AdminNotFound, BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited, Unauthorized,
+    Unavailable, Unprocessable, UnsupportedMediaType,
 };
 use super::{admin, docs, events, history, ops, recover, webhooks};
 
@@ -40,9 +40,9 @@ use super::{admin, docs, events, history, ops, recover, webhooks};
     ),
     components(schemas(ErrorBody), responses(
         BadRequest, Unauthorized, NotFound, AdminNotFound, Conflict, PayloadTooLarge,
-        UnsupportedMediaType, Unprocessable, Unavailable,
+        UnsupportedMediaType, Unprocessable, RateLimited, Unavailable,
     )),
-    modifiers(&SecuritySchemes, &ListsReferToTheirItems),
+    modifiers(&SecuritySchemes, &ListsReferToTheirItems, &KeyedRoutesMayBeRateLimited),
     tags(
         (name = "Webhooks", description = "Subscriptions: a URL, the event types it receives, \
             and the secret its deliveries are signed with."),
@@ -99,6 +99,37 @@ impl Modify for ListsReferToTheirItems {
                 && let Some(RefOr::T(Schema::Array(data))) = list.properties.get_mut("data")
             {
                 data.items = ArrayItems::RefOrSchema(Box::new(Ref::from_schema_name(item).into()));
+            }
+        }
+    }
+}
+
+/// `SPEAKNODE_RATE_LIMIT` applies to every request authenticated with an API key, so every
+/// operation secured by `api_key` may answer 429: added here rather than on each handler, so a
+/// new route cannot forget it.
+struct KeyedRoutesMayBeRateLimited;
+
+impl Modify for KeyedRoutesMayBeRateLimited {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let takes_api_key = |op: &utoipa::openapi::path::Operation| {
+            op.security.iter().flatten().any(|requirement| {
+                serde_json::to_value(requirement).is_ok_and(|r| r.get("api_key").is_some())
+            })
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                if takes_api_key(op) {
+                    op.responses
+                        .responses
+                        .insert("429".into(), Ref::from_response_name("RateLimited").into());
+                }
             }
         }
     }
@@ -207,6 +238,30 @@ mod tests {
     fn the_openapi_document_describes_no_route_that_is_not_served() {
         let stale: Vec<_> = described().difference(&registered()).cloned().collect();
         assert!(stale.is_empty(), "described but not registered: {stale:?}");
+    }
+
+    #[test]
+    fn every_route_taking_an_api_key_and_only_those_may_answer_429() {
+        let json = serde_json::to_value(document()).unwrap();
+        let mut keyed = 0;
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let takes_key = op["security"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|r| r.get("api_key").is_some()));
+                keyed += usize::from(takes_key);
+                assert_eq!(
+                    op["responses"]["429"]["$ref"].as_str(),
+                    takes_key.then_some("#/components/responses/RateLimited"),
+                    "{method} {path}"
+                );
+            }
+        }
+        assert!(keyed >= 16, "{keyed}");
+        let limited = &json["components"]["responses"]["RateLimited"];
+        assert!(limited["headers"]["Retry-After"].is_object(), "{limited}");
+        let example = &limited["content"]["application/json"]["example"];
+        assert_eq!(example["error"]["code"], "rate_limited");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod bad_input;
 pub mod child;
+pub mod forward_proxy;
 pub mod pg;
 pub mod process;
 pub mod proxy;

@@ -34,6 +34,7 @@ pub struct Page {
     pub status: u16,
     pub location: Option<String>,
     pub set_cookies: Vec<String>,
+    pub retry_after: Option<String>,
     pub body: String,
 }
 
@@ -82,7 +83,17 @@ pub struct Visitor {
 
 impl Visitor {
     pub fn new(base: &str) -> Self {
-        let client = reqwest::Client::builder()
+        Self::with_client(base, reqwest::Client::builder())
+    }
+
+    /// A visitor whose connections come from `local` (any of 127.0.0.0/8 reaches a service on
+    /// 127.0.0.1), so the service sees another client address.
+    pub fn from_address(base: &str, local: std::net::IpAddr) -> Self {
+        Self::with_client(base, reqwest::Client::builder().local_address(local))
+    }
+
+    fn with_client(base: &str, builder: reqwest::ClientBuilder) -> Self {
+        let client = builder
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -129,6 +140,7 @@ impl Visitor {
             status: response.status().as_u16(),
             location: response.headers().get(LOCATION).map(header),
             set_cookies,
+            retry_after: response.headers().get("retry-after").map(header),
             body: response.text().await.unwrap(),
         }
     }
