@@ -112,6 +112,7 @@ async fn a_rotated_out_secret_stops_signing_when_its_grace_period_ends() {
             event_types: vec!["SessionStarted".into()],
             enabled: true,
             secret: first.clone(),
+            options: Default::default(),
             now: t0,
         })
         .await

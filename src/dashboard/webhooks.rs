@@ -238,6 +238,7 @@ pub async fn create(State(state): State<AppState>, posted: Posted) -> PageResult
             event_types: draft.event_types,
             enabled: draft.enabled,
             secret: Secret::generate(),
+            options: Default::default(),
             now: state.clock.now(),
         })
         .await?;
@@ -284,6 +285,7 @@ pub async fn update(
         description: Some(draft.description),
         event_types: Some(draft.event_types),
         enabled: Some(draft.enabled),
+        options: Default::default(),
     };
     patch_webhook(&state, &me, &id, &patch).await?;
     Ok(Redirect::to(&format!("/webhooks/{id}?notice=saved")).into_response())

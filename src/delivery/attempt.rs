@@ -72,10 +72,13 @@ impl Deliverer {
         if claim.trigger == Trigger::Test || outcome.is_gone() {
             return NextStep::Failed;
         }
-        match self
-            .schedule
-            .next_delay(claim.attempts + 1, outcome.retry_after())
-        {
+        // The schedule the delivery was created with, when its webhook had one of its own.
+        let schedule = claim
+            .webhook
+            .retry_schedule
+            .as_ref()
+            .unwrap_or(&self.schedule);
+        match schedule.next_delay(claim.attempts + 1, outcome.retry_after()) {
             Some(delay) => NextStep::RetryAt(now + delay.as_millis() as i64),
             None => NextStep::Failed,
         }

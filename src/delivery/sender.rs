@@ -5,7 +5,7 @@ use std::error::Error as StdError;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
 use url::Url;
 
 use super::resolver::{BlockedAddressError, DnsError, GuardedResolver, check_proxied_target};
@@ -75,6 +75,16 @@ impl Sender {
     pub fn headers(claim: &Claimed, timestamp: i64) -> HeaderMap {
         let body = claim.payload.as_bytes();
         let mut headers = HeaderMap::new();
+        // The webhook's own headers first: the ones below are the contract's and always win
+        // (the reserved names are refused when the webhook is saved).
+        for (name, value) in claim.webhook.headers.iter() {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.append(name, value);
+            }
+        }
         let mut put = |name: &'static str, value: String| {
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.insert(name, v);
@@ -131,7 +141,8 @@ impl Sender {
             }
             exchange(request).await
         };
-        match tokio::time::timeout(self.timeout, attempt).await {
+        let limit = claim.webhook.timeout.unwrap_or(self.timeout);
+        match tokio::time::timeout(limit, attempt).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::Failed(FailureKind::Timeout),
         }

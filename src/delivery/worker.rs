@@ -35,8 +35,9 @@ pub struct Worker {
     /// Claimed deliveries whose webhook was at its in-flight cap, with their lease's end: they
     /// start as slots free up, instead of being given back and claimed again (which doubled the
     /// queue's writes when one webhook received a burst).
-    waiting: Mutex<VecDeque<(Claimed, Millis)>>,
-    /// How long an attempt may take: a waiting delivery starts only if its lease outlasts this.
+    waiting: Mutex<VecDeque<Claimed>>,
+    /// How long an attempt may take unless its webhook says otherwise: a waiting delivery
+    /// starts only if its lease outlasts its timeout.
     timeout: Duration,
 }
 
@@ -106,6 +107,7 @@ impl Worker {
             owner: self.owner.clone(),
             now,
             lease_until,
+            default_timeout: self.timeout.as_millis() as i64,
             limit: room as u32,
             skip_webhooks: self.saturated(),
         };
@@ -121,7 +123,7 @@ impl Worker {
             if self.take_slot(&claim.webhook_id) {
                 self.spawn_attempt(tasks, claim);
             } else {
-                self.lock_waiting().push_back((claim, lease_until));
+                self.lock_waiting().push_back(claim);
             }
         }
         Some(started + count)
@@ -130,14 +132,14 @@ impl Worker {
     /// Starts the waiting deliveries whose webhook has a free slot. One whose lease would run
     /// out during the attempt is given back instead, so no other worker can take it mid-send.
     async fn start_waiting(&self, tasks: &mut JoinSet<()>, now: Millis) -> usize {
-        let latest_start = now + self.timeout.as_millis() as i64;
         let mut expiring = Vec::new();
         let mut started = 0;
         let ready: Vec<Claimed> = {
             let mut waiting = self.lock_waiting();
             let mut ready = Vec::new();
-            waiting.retain_mut(|(claim, lease_until)| {
-                if *lease_until <= latest_start {
+            waiting.retain_mut(|claim| {
+                let timeout = claim.webhook.timeout.unwrap_or(self.timeout);
+                if claim.lease_until <= now + timeout.as_millis() as i64 {
                     expiring.push(claim.clone());
                     false
                 } else if self.take_slot(&claim.webhook_id) {
@@ -173,7 +175,7 @@ impl Worker {
         });
     }
 
-    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, VecDeque<(Claimed, Millis)>> {
+    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, VecDeque<Claimed>> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod attempt;
 pub mod clock;
+pub mod delivery_options;
 pub mod event_type;
 pub mod ids;
 pub mod retry;

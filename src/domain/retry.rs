@@ -6,6 +6,13 @@ use std::time::Duration;
 /// `Retry-After` is honoured only up to this, so a receiver cannot park a delivery for a month.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// A webhook's own schedule may hold at most this many delays. The global
+/// `SPEAKNODE_RETRY_SCHEDULE` is the operator's choice and is not limited.
+pub const MAX_WEBHOOK_DELAYS: usize = 30;
+/// Each delay of a webhook's own schedule is at most a week, so one webhook cannot keep a
+/// delivery pending for months.
+pub const MAX_WEBHOOK_DELAY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrySchedule {
     delays: Vec<Duration>,
@@ -29,6 +36,39 @@ impl RetrySchedule {
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Self::new)
+    }
+
+    /// The form a webhook sets for itself: the same text as `SPEAKNODE_RETRY_SCHEDULE`, within
+    /// [`MAX_WEBHOOK_DELAYS`] delays of at most [`MAX_WEBHOOK_DELAY`] each.
+    pub fn parse_for_webhook(text: &str) -> Result<Self, String> {
+        let schedule = Self::parse(text)?;
+        if schedule.delays.len() > MAX_WEBHOOK_DELAYS {
+            return Err(format!(
+                "must hold at most {MAX_WEBHOOK_DELAYS} delays, not {}",
+                schedule.delays.len()
+            ));
+        }
+        if let Some(too_long) = schedule.delays.iter().find(|d| **d > MAX_WEBHOOK_DELAY) {
+            return Err(format!(
+                "delays must be at most 7d, not {}",
+                humantime::format_duration(*too_long)
+            ));
+        }
+        Ok(schedule)
+    }
+
+    pub fn delays(&self) -> &[Duration] {
+        &self.delays
+    }
+
+    /// The text form, `5s,5m,30m` (empty for no retries), which [`RetrySchedule::parse`] reads
+    /// back to the same schedule.
+    pub fn to_text(&self) -> String {
+        self.delays
+            .iter()
+            .map(|d| humantime::format_duration(*d).to_string())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Attempts a delivery gets in all: the first one plus one per delay.
@@ -96,5 +136,24 @@ mod tests {
         );
         assert_eq!(RetrySchedule::parse("").expect("valid").max_attempts(), 1);
         assert!(RetrySchedule::parse("5s,soon").is_err());
+    }
+
+    #[test]
+    fn a_webhook_schedule_is_limited_but_the_global_one_is_not() {
+        let thirty_one = vec!["1s"; 31].join(",");
+        assert!(RetrySchedule::parse(&thirty_one).is_ok());
+        assert!(RetrySchedule::parse_for_webhook(&thirty_one).is_err());
+        assert!(RetrySchedule::parse_for_webhook(&vec!["1s"; 30].join(",")).is_ok());
+        assert!(RetrySchedule::parse("8d").is_ok());
+        assert!(RetrySchedule::parse_for_webhook("8d").is_err());
+        assert!(RetrySchedule::parse_for_webhook("7d").is_ok());
+    }
+
+    #[test]
+    fn the_text_form_reads_back_to_the_same_schedule() {
+        let schedule = RetrySchedule::parse("500ms,90s,2h,7d").expect("valid");
+        assert_eq!(schedule.to_text(), "500ms,1m 30s,2h,7days");
+        assert_eq!(RetrySchedule::parse(&schedule.to_text()), Ok(schedule));
+        assert_eq!(RetrySchedule::new(Vec::new()).to_text(), "");
     }
 }

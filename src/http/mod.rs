@@ -13,6 +13,7 @@ mod extract;
 mod history;
 mod openapi;
 mod ops;
+mod options;
 pub mod rate_limit;
 mod recover;
 mod views;

@@ -61,9 +61,28 @@ pub struct WebhookView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub secret: Option<String>,
+    /// Sent with every attempt; `{}` when none.
+    #[schema(value_type = Object, example = json!({"Authorization": "Bearer 3f9c…"}))]
+    pub headers: serde_json::Value,
+    /// Dotted path in `data` → accepted values; null: every event of its types.
+    #[schema(value_type = Option<Object>, example = json!({"agent_id": ["agent_7"]}))]
+    pub filter: serde_json::Value,
+    /// Attempts per second; null: no limit. Not settable yet.
+    #[schema(value_type = Option<u32>)]
+    pub rate_limit: serde_json::Value,
+    /// One attempt at a time, in accept order. Not settable yet.
+    pub ordered: bool,
+    /// The attempt timeout of this webhook; null: the service's setting.
+    #[schema(value_type = Option<String>, example = "10s")]
+    pub timeout: serde_json::Value,
+    /// The retry schedule of deliveries created from now on; null: the service's.
+    #[schema(value_type = Option<String>, example = "5s,1m,10m")]
+    pub retry_schedule: serde_json::Value,
 }
 
 pub fn webhook(w: Webhook) -> WebhookView {
+    let mut options = w.options.read_fields();
+    let mut take = |name: &str| options.remove(name).unwrap_or(serde_json::Value::Null);
     WebhookView {
         id: w.id,
         url: w.url,
@@ -74,6 +93,12 @@ pub fn webhook(w: Webhook) -> WebhookView {
         created_at: time(w.created_at),
         updated_at: time(w.updated_at),
         secret: None,
+        headers: take("headers"),
+        filter: take("filter"),
+        rate_limit: take("rate_limit"),
+        ordered: w.options.ordered,
+        timeout: take("timeout"),
+        retry_schedule: take("retry_schedule"),
     }
 }
 

@@ -18,7 +18,10 @@ use crate::domain::ids;
 use crate::domain::webhook::{
     ROTATED_SECRET_GRACE_MS, Secret, WebhookUrl, check_description, check_event_types,
 };
-use crate::store::{NewWebhook, WebhookPatch};
+use crate::store::{DeliveryOptions, NewWebhook, OptionsPatch, WebhookPatch};
+use serde_json::Value;
+
+use super::options::{self, OptionFields};
 
 /// The body of an update: any of the fields; those left out (or null) stay as they are.
 #[derive(Deserialize, ToSchema)]
@@ -36,6 +39,26 @@ pub struct WebhookBody {
     event_types: Option<Vec<String>>,
     /// Enabling a webhook clears its `disabled_reason`.
     enabled: Option<bool>,
+    /// Headers sent with every attempt (at most 20; names are HTTP tokens, values at most 1000
+    /// characters). Refused: `Host`, `Content-Type`, `Content-Length`, `Transfer-Encoding`,
+    /// `Connection`, `User-Agent`, `traceparent`, `X-SpeakNode-*`, `webhook-*`. null clears.
+    #[serde(default, deserialize_with = "options::present")]
+    #[schema(value_type = Option<Object>, example = json!({"Authorization": "Bearer 3f9c…"}))]
+    headers: Option<Value>,
+    /// Dotted path in the event's `data` → accepted values (strings, numbers or booleans): the
+    /// webhook gets an event only when every path holds one of its values. null: every event.
+    #[serde(default, deserialize_with = "options::present")]
+    #[schema(value_type = Option<Object>, example = json!({"agent_id": ["agent_7", "agent_9"]}))]
+    filter: Option<Value>,
+    /// How long one attempt may take, 1s to 60s, instead of the service's setting. null clears.
+    #[serde(default, deserialize_with = "options::present")]
+    #[schema(value_type = Option<String>, example = "10s")]
+    timeout: Option<Value>,
+    /// Delays before attempts 2, 3, … for deliveries created from now on (at most 30, each at
+    /// most 7d; "" for a single attempt), instead of the service's schedule. null clears.
+    #[serde(default, deserialize_with = "options::present")]
+    #[schema(value_type = Option<String>, example = "5s,1m,10m")]
+    retry_schedule: Option<Value>,
 }
 
 /// The body of a create. Fields are optional here only so that a missing one is answered 422
@@ -55,6 +78,22 @@ pub struct NewWebhookBody {
     event_types: Option<Vec<String>>,
     #[schema(value_type = bool, required = false, default = true)]
     enabled: Option<bool>,
+    /// As in an update.
+    #[serde(default, deserialize_with = "options::present")]
+    #[schema(value_type = Option<Object>)]
+    headers: Option<Value>,
+    /// As in an update.
+    #[serde(default, deserialize_with = "options::present")]
+    #[schema(value_type = Option<Object>)]
+    filter: Option<Value>,
+    /// As in an update.
+    #[serde(default, deserialize_with = "options::present")]
+    #[schema(value_type = Option<String>)]
+    timeout: Option<Value>,
+    /// As in an update.
+    #[serde(default, deserialize_with = "options::present")]
+    #[schema(value_type = Option<String>)]
+    retry_schedule: Option<Value>,
 }
 
 impl From<NewWebhookBody> for WebhookBody {
@@ -64,12 +103,20 @@ impl From<NewWebhookBody> for WebhookBody {
             description,
             event_types,
             enabled,
+            headers,
+            filter,
+            timeout,
+            retry_schedule,
         } = body;
         Self {
             url,
             description,
             event_types,
             enabled,
+            headers,
+            filter,
+            timeout,
+            retry_schedule,
         }
     }
 }
@@ -98,6 +145,18 @@ async fn refresh_event_types(state: &AppState, body: &WebhookBody) -> ApiResult<
         super::admin::reload_event_types(state).await?;
     }
     Ok(())
+}
+
+impl WebhookBody {
+    fn options(&self) -> Result<OptionsPatch, ApiError> {
+        let fields = OptionFields {
+            headers: self.headers.clone(),
+            filter: self.filter.clone(),
+            timeout: self.timeout.clone(),
+            retry_schedule: self.retry_schedule.clone(),
+        };
+        Ok(fields.patch()?)
+    }
 }
 
 /// Checks every given field with the same rules for create and update.
@@ -146,6 +205,7 @@ pub async fn create(
     }
     refresh_event_types(&state, &body).await?;
     validate(&state, &body)?;
+    let options = body.options()?.apply(&DeliveryOptions::default());
     let secret = Secret::generate();
     let created = state
         .store
@@ -157,6 +217,7 @@ pub async fn create(
             event_types: body.event_types.unwrap_or_default(),
             enabled: body.enabled.unwrap_or(true),
             secret: secret.clone(),
+            options,
             now: state.clock.now(),
         })
         .await?;
@@ -212,7 +273,7 @@ pub async fn get(
 
 /// Update a webhook
 ///
-/// Any of `url`, `description`, `event_types` and `enabled`.
+/// Any of `url`, `description`, `event_types`, `enabled` and the delivery options.
 #[utoipa::path(patch, path = "/api/v1/webhooks/{id}", operation_id = "update_webhook", tag = "Webhooks",
     security(("api_key" = [])),
     params(("id" = String, Path, description = "The webhook's id (`wh_…`)")),
@@ -245,11 +306,13 @@ pub async fn update(
         .map(|u| WebhookUrl::parse(u, state.config.allow_private_targets))
         .transpose()?;
     check_resolution(&state, url.as_ref()).await?;
+    let options = body.options()?;
     let patch = WebhookPatch {
         url: url.map(|u| u.as_str().to_string()),
         description: body.description,
         event_types: body.event_types,
         enabled: body.enabled,
+        options,
     };
     let updated = state
         .store

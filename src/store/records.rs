@@ -1,6 +1,11 @@
 //! The rows the store reads and writes, in the service's vocabulary.
 
+use std::time::Duration;
+
 use crate::domain::attempt::{DeliveryState, Outcome, Trigger};
+pub use crate::domain::delivery_options::DeliveryOptions;
+use crate::domain::delivery_options::{Filter, Headers, RateLimit, WebhookTimeout};
+use crate::domain::retry::RetrySchedule;
 use crate::domain::time::Millis;
 use crate::domain::webhook::{DisabledReason, Secret};
 
@@ -37,6 +42,36 @@ pub struct Webhook {
     pub updated_at: Millis,
     /// The latest attempt: its HTTP status or error, and when.
     pub last_attempt: Option<LastAttempt>,
+    pub options: DeliveryOptions,
+}
+
+/// Changes to the options: `None` leaves one as it is; `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default)]
+pub struct OptionsPatch {
+    pub headers: Option<Headers>,
+    pub filter: Option<Option<Filter>>,
+    pub rate_limit: Option<Option<RateLimit>>,
+    pub ordered: Option<bool>,
+    pub timeout: Option<Option<WebhookTimeout>>,
+    pub retry_schedule: Option<Option<RetrySchedule>>,
+}
+
+impl OptionsPatch {
+    /// `options` with this patch applied.
+    pub fn apply(&self, options: &DeliveryOptions) -> DeliveryOptions {
+        let this = options;
+        DeliveryOptions {
+            headers: self.headers.clone().unwrap_or_else(|| this.headers.clone()),
+            filter: self.filter.clone().unwrap_or_else(|| this.filter.clone()),
+            rate_limit: self.rate_limit.unwrap_or(this.rate_limit),
+            ordered: self.ordered.unwrap_or(this.ordered),
+            timeout: self.timeout.unwrap_or(this.timeout),
+            retry_schedule: self
+                .retry_schedule
+                .clone()
+                .unwrap_or_else(|| this.retry_schedule.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +91,7 @@ pub struct NewWebhook {
     pub event_types: Vec<String>,
     pub enabled: bool,
     pub secret: Secret,
+    pub options: DeliveryOptions,
     pub now: Millis,
 }
 
@@ -65,6 +101,7 @@ pub struct WebhookPatch {
     pub description: Option<String>,
     pub event_types: Option<Vec<String>>,
     pub enabled: Option<bool>,
+    pub options: OptionsPatch,
 }
 
 impl Webhook {
@@ -90,7 +127,9 @@ impl Webhook {
         if let Some(enabled) = patch.enabled {
             next.enabled = enabled;
         }
-        let changed = next.url != self.url
+        next.options = patch.options.apply(&self.options);
+        let changed = next.options != self.options
+            || next.url != self.url
             || next.description != self.description
             || next.event_types != self.event_types
             || next.enabled != self.enabled
@@ -156,7 +195,11 @@ pub struct DeliverySummary {
 pub struct ClaimRequest {
     pub owner: String,
     pub now: Millis,
+    /// The lease's end for a webhook with the default timeout; one with a longer timeout of its
+    /// own gets the difference on top, so a live attempt never outlasts its lease.
     pub lease_until: Millis,
+    /// `SPEAKNODE_DELIVERY_TIMEOUT` in milliseconds.
+    pub default_timeout: Millis,
     pub limit: u32,
     pub skip_webhooks: Vec<String>,
 }
@@ -177,8 +220,21 @@ pub struct Claimed {
     pub attempts: u32,
     /// Fences the lease: only the holder of the current token moves the delivery on.
     pub lease_token: i64,
+    /// When the lease runs out and another worker may take the delivery.
+    pub lease_until: Millis,
     /// The event's W3C `traceparent`, sent along with every attempt.
     pub traceparent: Option<String>,
+    /// What this delivery's webhook asks for, read when it was claimed.
+    pub webhook: ClaimOptions,
+}
+
+/// The webhook's options an attempt needs: its headers and timeout as they are now, and the
+/// retry schedule the delivery was created with.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimOptions {
+    pub headers: Headers,
+    pub timeout: Option<Duration>,
+    pub retry_schedule: Option<RetrySchedule>,
 }
 
 /// What happens to the delivery after an attempt; decided by the worker from the retry policy.

@@ -4,9 +4,16 @@
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use super::{Attempt, DeliverySummary, Event, LastAttempt, Page, StoreError, StoreResult, Webhook};
+use std::time::Duration;
+
+use super::{
+    Attempt, ClaimOptions, DeliveryOptions, DeliverySummary, Event, LastAttempt, Page, StoreError,
+    StoreResult, Webhook,
+};
 use crate::domain::attempt::{DeliveryState, Trigger};
+use crate::domain::delivery_options::{Filter, Headers, RateLimit, WebhookTimeout};
 use crate::domain::event_type::EventTypeDef;
+use crate::domain::retry::RetrySchedule;
 use crate::domain::webhook::DisabledReason;
 
 // Column lists shared by the backends' queries, as macros so they can be `concat!`ed into
@@ -14,7 +21,8 @@ use crate::domain::webhook::DisabledReason;
 macro_rules! webhook_columns {
     () => {
         "seq, id, workspace_id, url, description, event_types, enabled,
-    disabled_reason, created_at, updated_at, last_status, last_error, last_succeeded, last_attempt_at"
+    disabled_reason, created_at, updated_at, last_status, last_error, last_succeeded, last_attempt_at,
+    headers, filter, rate_limit, ordered, timeout_ms, retry_schedule"
     };
 }
 pub(crate) use webhook_columns;
@@ -133,7 +141,83 @@ pub fn webhook_from(row: &impl Columns) -> StoreResult<Webhook> {
             }),
             None => None,
         },
+        options: options_from(row)?,
     })
+}
+
+/// A webhook's options from its `webhook_columns!()`.
+pub fn options_from(row: &impl Columns) -> StoreResult<DeliveryOptions> {
+    Ok(DeliveryOptions {
+        headers: headers_from(&row.text("headers")?)?,
+        filter: row
+            .opt_text("filter")?
+            .map(|f| Filter::from_stored(&f).ok_or_else(|| corrupt("filter", &f)))
+            .transpose()?,
+        rate_limit: row
+            .opt_int("rate_limit")?
+            .map(|n| {
+                RateLimit::parse(&serde_json::Value::from(n))
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| corrupt("rate limit", &n.to_string()))
+            })
+            .transpose()?,
+        ordered: row.flag("ordered")?,
+        timeout: row.opt_int("timeout_ms")?.map(timeout_from).transpose()?,
+        retry_schedule: retry_schedule_from(row.opt_text("retry_schedule")?)?,
+    })
+}
+
+fn headers_from(text: &str) -> StoreResult<Headers> {
+    Headers::from_stored(text).ok_or_else(|| corrupt("headers", text))
+}
+
+fn timeout_from(ms: i64) -> StoreResult<WebhookTimeout> {
+    WebhookTimeout::parse(&serde_json::Value::String(format!("{ms}ms")))
+        .ok()
+        .flatten()
+        .ok_or_else(|| corrupt("timeout", &ms.to_string()))
+}
+
+/// A stored retry schedule (a webhook's, or the copy a delivery keeps).
+pub fn retry_schedule_from(text: Option<String>) -> StoreResult<Option<RetrySchedule>> {
+    text.map(|t| RetrySchedule::parse(&t).map_err(|_| corrupt("retry schedule", &t)))
+        .transpose()
+}
+
+/// What a claimed delivery's attempt needs of its webhook's options: the columns `headers` and
+/// `timeout_ms` of the webhook and `retry_schedule` of the delivery.
+pub fn claim_options_from(row: &impl Columns) -> StoreResult<ClaimOptions> {
+    Ok(ClaimOptions {
+        headers: headers_from(&row.text("headers")?)?,
+        timeout: row
+            .opt_int("timeout_ms")?
+            .map(|ms| Duration::from_millis(ms as u64)),
+        retry_schedule: retry_schedule_from(row.opt_text("retry_schedule")?)?,
+    })
+}
+
+/// The options as the columns store them, the same on every backend.
+pub struct OptionColumns {
+    pub headers: String,
+    pub filter: Option<String>,
+    pub rate_limit: Option<i64>,
+    pub ordered: bool,
+    pub timeout_ms: Option<i64>,
+    pub retry_schedule: Option<String>,
+}
+
+impl From<&DeliveryOptions> for OptionColumns {
+    fn from(o: &DeliveryOptions) -> Self {
+        Self {
+            headers: o.headers.to_json(),
+            filter: o.filter.as_ref().map(Filter::to_json),
+            rate_limit: o.rate_limit.map(|r| i64::from(r.per_second())),
+            ordered: o.ordered,
+            timeout_ms: o.timeout.map(|t| t.duration().as_millis() as i64),
+            retry_schedule: o.retry_schedule.as_ref().map(RetrySchedule::to_text),
+        }
+    }
 }
 
 pub fn event_from(row: &impl Columns) -> StoreResult<Event> {
@@ -214,16 +298,61 @@ pub fn page<R: Columns, T>(
     Ok(Page { items, next_cursor })
 }
 
-/// The subscribed webhooks among `(id, event_types JSON)` rows.
-pub fn subscribers(rows: &[impl Columns], event_type: &str) -> StoreResult<Vec<String>> {
-    let mut ids = Vec::new();
-    for row in rows {
-        let types: Vec<String> = json(&row.text("event_types")?)?;
-        if types.iter().any(|t| t == event_type) {
-            ids.push(row.text("id")?);
+/// A webhook as ingest reads it (the columns `id, event_types, filter, retry_schedule`): what
+/// decides whether an event goes to it, and the retry schedule its delivery keeps.
+pub struct Subscriber {
+    pub id: String,
+    event_types: Vec<String>,
+    filter: Option<Filter>,
+    pub retry_schedule: Option<String>,
+}
+
+impl Subscriber {
+    pub fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.text("id")?,
+            event_types: json(&row.text("event_types")?)?,
+            filter: row
+                .opt_text("filter")?
+                .map(|f| Filter::from_stored(&f).ok_or_else(|| corrupt("filter", &f)))
+                .transpose()?,
+            retry_schedule: row.opt_text("retry_schedule")?,
+        })
+    }
+
+    /// Whether the event goes to this webhook: it subscribes to the type and, when it has a
+    /// filter, the event's data passes it.
+    pub fn wants(&self, event_type: &str, data: &mut EventData<'_>) -> bool {
+        self.event_types.iter().any(|t| t == event_type)
+            && self
+                .filter
+                .as_ref()
+                .is_none_or(|filter| data.get().is_some_and(|d| filter.matches(d)))
+    }
+}
+
+/// An event's `data`, parsed from its payload the first time a filter asks, at most once.
+pub struct EventData<'a> {
+    payload: &'a str,
+    parsed: Option<Option<serde_json::Value>>,
+}
+
+impl<'a> EventData<'a> {
+    pub fn new(payload: &'a str) -> Self {
+        Self {
+            payload,
+            parsed: None,
         }
     }
-    Ok(ids)
+
+    fn get(&mut self) -> Option<&serde_json::Value> {
+        self.parsed
+            .get_or_insert_with(|| {
+                let mut envelope: serde_json::Value = serde_json::from_str(self.payload).ok()?;
+                Some(envelope.get_mut("data")?.take())
+            })
+            .as_ref()
+    }
 }
 
 /// Whether an attempt disables its webhook: a 410 says the endpoint is gone; a failure ends it

@@ -38,6 +38,7 @@ pub async fn webhook(store: &dyn Store, ws: &str, types: &[&str]) -> Webhook {
             event_types: types.iter().map(|t| t.to_string()).collect(),
             enabled: true,
             secret: Secret::generate(),
+            options: Default::default(),
             now: T0,
         })
         .await
@@ -69,6 +70,7 @@ pub fn claim_at(now: i64, limit: u32) -> ClaimRequest {
         owner: "w1".into(),
         now,
         lease_until: now + 60_000,
+        default_timeout: 5_000,
         limit,
         skip_webhooks: vec![],
     }

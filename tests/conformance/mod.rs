@@ -1,5 +1,6 @@
 //! The scenarios every Store backend must pass; `tests/store_conformance.rs` runs each on every backend.
 
 pub mod fixtures;
+pub mod options;
 pub mod queue;
 pub mod tenancy;

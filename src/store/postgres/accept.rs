@@ -11,20 +11,20 @@ use async_trait::async_trait;
 use super::batch::BatchJob;
 use super::db::Db;
 use crate::domain::ids;
-use crate::store::rows::{Columns, json};
+use crate::store::rows::{Columns, EventData, Subscriber};
 use crate::store::{Event, NewEvent, StoreResult};
 
 pub(super) struct Accept(pub NewEvent);
 
-/// The enabled webhooks of each workspace, with the event types they subscribe to.
-type Subscriptions = HashMap<String, Vec<(String, Vec<String>)>>;
+/// The enabled webhooks of each workspace, with what decides which events they get.
+type Subscriptions = HashMap<String, Vec<Subscriber>>;
 
 async fn subscriptions(db: &Db, jobs: &[Accept]) -> StoreResult<Subscriptions> {
     let mut workspaces: Vec<&str> = jobs.iter().map(|j| j.0.workspace_id.as_str()).collect();
     workspaces.sort_unstable();
     workspaces.dedup();
     let rows = query(
-        "SELECT id, workspace_id, event_types FROM webhooks
+        "SELECT id, workspace_id, event_types, filter, retry_schedule FROM webhooks
          WHERE workspace_id = ANY($1) AND enabled ORDER BY seq",
     )
     .bind(&workspaces)
@@ -32,11 +32,10 @@ async fn subscriptions(db: &Db, jobs: &[Accept]) -> StoreResult<Subscriptions> {
     .await?;
     let mut by_workspace: Subscriptions = HashMap::new();
     for row in &rows {
-        let types: Vec<String> = json(&row.text("event_types")?)?;
         by_workspace
             .entry(row.text("workspace_id")?)
             .or_default()
-            .push((row.text("id")?, types));
+            .push(Subscriber::from_row(row)?);
     }
     Ok(by_workspace)
 }
@@ -55,9 +54,10 @@ impl BatchJob for Accept {
                 .get(&event.workspace_id)
                 .map_or(&[][..], Vec::as_slice);
             let mut count = 0;
-            for (webhook_id, types) in webhooks {
-                if types.contains(&event.event_type) {
-                    deliveries.push(event, webhook_id);
+            let mut data = EventData::new(&event.payload);
+            for subscriber in webhooks {
+                if subscriber.wants(&event.event_type, &mut data) {
+                    deliveries.push(event, subscriber);
                     count += 1;
                 }
             }
@@ -74,10 +74,10 @@ impl BatchJob for Accept {
         query(
             "WITH queued AS (
                  INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state,
-                     next_attempt_at, next_trigger, created_at, updated_at)
-                 SELECT d, ws, w, e, 'pending', at, 'scheduled', at, at
-                 FROM UNNEST($8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::BIGINT[])
-                     AS t(d, ws, w, e, at))
+                     next_attempt_at, next_trigger, created_at, updated_at, retry_schedule)
+                 SELECT d, ws, w, e, 'pending', at, 'scheduled', at, at, r
+                 FROM UNNEST($8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::BIGINT[],
+                     $13::TEXT[]) AS t(d, ws, w, e, at, r))
              INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count,
                  traceparent)
              SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[],
@@ -95,6 +95,7 @@ impl BatchJob for Accept {
         .bind(deliveries.webhook_id)
         .bind(deliveries.event_id)
         .bind(deliveries.created_at)
+        .bind(deliveries.retry_schedule)
         .execute_on(db)
         .await?;
         Ok(accepted)
@@ -131,14 +132,16 @@ struct DeliveryColumns {
     webhook_id: Vec<String>,
     event_id: Vec<String>,
     created_at: Vec<i64>,
+    retry_schedule: Vec<Option<String>>,
 }
 
 impl DeliveryColumns {
-    fn push(&mut self, event: &NewEvent, webhook_id: &str) {
+    fn push(&mut self, event: &NewEvent, webhook: &Subscriber) {
         self.id.push(ids::new_id(ids::DELIVERY));
         self.workspace_id.push(event.workspace_id.clone());
-        self.webhook_id.push(webhook_id.to_string());
+        self.webhook_id.push(webhook.id.clone());
         self.event_id.push(event.id.clone());
         self.created_at.push(event.created_at);
+        self.retry_schedule.push(webhook.retry_schedule.clone());
     }
 }

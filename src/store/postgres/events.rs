@@ -6,7 +6,7 @@ use super::PgStore;
 use super::db::{Run, query};
 use crate::domain::ids;
 use crate::store::rows::{
-    Columns, delivery_summary_from, event_columns, event_from, page, subscribers,
+    Columns, EventData, Subscriber, delivery_summary_from, event_columns, event_from, page,
 };
 use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest, StoreResult};
 
@@ -50,12 +50,23 @@ pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> 
         }
     }
 
-    let candidates =
-        query("SELECT id, event_types FROM webhooks WHERE workspace_id = $1 AND enabled")
-            .bind(&event.workspace_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    let webhook_ids = subscribers(&candidates, &event.event_type)?;
+    let candidates = query(
+        "SELECT id, event_types, filter, retry_schedule FROM webhooks
+         WHERE workspace_id = $1 AND enabled ORDER BY seq",
+    )
+    .bind(&event.workspace_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut data = EventData::new(&event.payload);
+    let mut webhook_ids = Vec::new();
+    let mut schedules = Vec::new();
+    for row in &candidates {
+        let subscriber = Subscriber::from_row(row)?;
+        if subscriber.wants(&event.event_type, &mut data) {
+            webhook_ids.push(subscriber.id);
+            schedules.push(subscriber.retry_schedule);
+        }
+    }
     query(
         "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count,
              traceparent)
@@ -77,14 +88,16 @@ pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> 
             .collect();
         query(
             "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at,
-                 next_trigger, created_at, updated_at)
-             SELECT d, $3, w, $4, 'pending', $5, 'scheduled', $5, $5 FROM UNNEST($1::TEXT[], $2::TEXT[]) AS t(d, w)",
+                 next_trigger, created_at, updated_at, retry_schedule)
+             SELECT d, $3, w, $4, 'pending', $5, 'scheduled', $5, $5, r
+             FROM UNNEST($1::TEXT[], $2::TEXT[], $6::TEXT[]) AS t(d, w, r)",
         )
         .bind(&delivery_ids)
         .bind(&webhook_ids)
         .bind(&event.workspace_id)
         .bind(&event.id)
         .bind(event.created_at)
+        .bind(&schedules)
         .execute(&mut *tx)
         .await?;
     }

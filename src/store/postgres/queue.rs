@@ -7,9 +7,10 @@ use super::PgStore;
 use super::db::{Run, query};
 use super::webhooks::valid_secrets;
 use crate::domain::attempt::Trigger;
+use crate::domain::delivery_options::WebhookTimeout;
 use crate::domain::time::Millis;
-use crate::store::rows::{Columns, webhook_columns};
-use crate::store::{ClaimRequest, Claimed, NewTestDelivery, StoreError, StoreResult};
+use crate::store::rows::{Columns, claim_options_from, webhook_columns, webhook_from};
+use crate::store::{ClaimOptions, ClaimRequest, Claimed, NewTestDelivery, StoreError, StoreResult};
 
 pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
     // One statement leases the rows and reads what an attempt needs; it is atomic by itself.
@@ -21,12 +22,13 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
              ORDER BY next_attempt_at LIMIT $5
              FOR UPDATE SKIP LOCKED),
          leased AS (
-             UPDATE deliveries d SET next_attempt_at = $1, lease_owner = $2,
-                 lease_token = d.lease_token + 1
+             UPDATE deliveries d SET lease_owner = $2, lease_token = d.lease_token + 1,
+                 next_attempt_at = $1 + GREATEST(COALESCE((SELECT timeout_ms FROM webhooks w
+                                                           WHERE w.id = d.webhook_id), 0) - $6, 0)
              FROM picked WHERE d.seq = picked.seq
              RETURNING d.seq, d.id, d.workspace_id, d.webhook_id, d.event_id, d.next_trigger,
-                 d.attempts, d.lease_token)
-         SELECT l.*, e.event_type, e.payload, e.traceparent, w.url
+                 d.attempts, d.lease_token, d.retry_schedule, d.next_attempt_at AS lease_until)
+         SELECT l.*, e.event_type, e.payload, e.traceparent, w.url, w.headers, w.timeout_ms
          FROM leased l LEFT JOIN events e ON e.id = l.event_id
              LEFT JOIN webhooks w ON w.id = l.webhook_id
          ORDER BY l.seq",
@@ -36,6 +38,7 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
     .bind(req.now)
     .bind(&req.skip_webhooks)
     .bind(i64::from(req.limit))
+    .bind(req.default_timeout)
     .fetch_all_on(&store.db)
     .await?;
     if leased.is_empty() {
@@ -80,7 +83,9 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
             trigger: Trigger::parse(&row.text("next_trigger")?).unwrap_or(Trigger::Retry),
             attempts: row.int("attempts")? as u32,
             lease_token: row.int("lease_token")?,
+            lease_until: row.int("lease_until")?,
             traceparent: row.opt_text("traceparent")?,
+            webhook: claim_options_from(row)?,
             webhook_id,
         });
     }
@@ -138,7 +143,7 @@ pub async fn create_test_delivery(
     .bind(&t.webhook_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(webhook) = webhook else {
+    let Some(webhook) = webhook.as_ref().map(webhook_from).transpose()? else {
         return Ok(None);
     };
     query(
@@ -179,12 +184,19 @@ pub async fn create_test_delivery(
         webhook_id: t.webhook_id.clone(),
         event_id: t.event_id.clone(),
         event_type: t.event_type.clone(),
-        url: webhook.text("url")?,
+        url: webhook.url,
         payload: t.payload.clone(),
         secrets: secrets.into_iter().map(|(_, s)| s).collect(),
         trigger: Trigger::Test,
         attempts: 0,
         lease_token: 1,
+        // Not leased from the queue: the request that asked for it makes the one attempt.
+        lease_until: t.now,
         traceparent: None,
+        webhook: ClaimOptions {
+            headers: webhook.options.headers,
+            timeout: webhook.options.timeout.map(WebhookTimeout::duration),
+            retry_schedule: None,
+        },
     }))
 }

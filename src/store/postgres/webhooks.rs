@@ -5,7 +5,7 @@ use super::{PgStore, notify_wake};
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::{DisabledReason, Secret};
-use crate::store::rows::{page, secrets_from, webhook_columns, webhook_from};
+use crate::store::rows::{OptionColumns, page, secrets_from, webhook_columns, webhook_from};
 use crate::store::{NewWebhook, Page, PageRequest, StoreResult, Webhook, WebhookPatch};
 
 fn to_json(names: &[String]) -> String {
@@ -15,9 +15,11 @@ fn to_json(names: &[String]) -> String {
 pub async fn create(store: &PgStore, w: &NewWebhook) -> StoreResult<Webhook> {
     let mut tx = store.begin().await?;
     let reason = (!w.enabled).then_some(DisabledReason::Manual.as_str());
+    let o = OptionColumns::from(&w.options);
     query(
         "INSERT INTO webhooks (id, workspace_id, url, description, event_types, enabled, disabled_reason,
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+             created_at, updated_at, headers, filter, rate_limit, ordered, timeout_ms, retry_schedule)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(&w.id)
     .bind(&w.workspace_id)
@@ -27,6 +29,12 @@ pub async fn create(store: &PgStore, w: &NewWebhook) -> StoreResult<Webhook> {
     .bind(w.enabled)
     .bind(reason)
     .bind(w.now)
+    .bind(&o.headers)
+    .bind(&o.filter)
+    .bind(o.rate_limit)
+    .bind(o.ordered)
+    .bind(o.timeout_ms)
+    .bind(&o.retry_schedule)
     .execute(&mut *tx)
     .await?;
     query("INSERT INTO webhook_secrets (webhook_id, secret, created_at) VALUES ($1, $2, $3)")
@@ -47,6 +55,7 @@ pub async fn create(store: &PgStore, w: &NewWebhook) -> StoreResult<Webhook> {
         created_at: w.now,
         updated_at: w.now,
         last_attempt: None,
+        options: w.options.clone(),
     })
 }
 
@@ -108,9 +117,12 @@ pub async fn update(
     let Some(webhook) = before.patched(patch, now) else {
         return Ok(Some(before));
     };
+    let o = OptionColumns::from(&webhook.options);
     query(
         "UPDATE webhooks SET url = $1, description = $2, event_types = $3, enabled = $4, disabled_reason = $5,
-             updated_at = $6 WHERE id = $7",
+             updated_at = $6, headers = $8, filter = $9, rate_limit = $10, ordered = $11,
+             timeout_ms = $12, retry_schedule = $13
+         WHERE id = $7",
     )
     .bind(&webhook.url)
     .bind(&webhook.description)
@@ -119,6 +131,12 @@ pub async fn update(
     .bind(webhook.disabled_reason.map(DisabledReason::as_str))
     .bind(now)
     .bind(id)
+    .bind(&o.headers)
+    .bind(&o.filter)
+    .bind(o.rate_limit)
+    .bind(o.ordered)
+    .bind(o.timeout_ms)
+    .bind(&o.retry_schedule)
     .execute(&mut *tx)
     .await?;
     // A disabled webhook's deliveries wait (held) and resume, still due, when it is enabled again.

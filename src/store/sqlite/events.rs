@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::{all, delivery_summary_from, event_columns, event_from, page};
 use crate::domain::ids;
+use crate::store::rows::{EventData, Subscriber};
 use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest, StoreResult};
 
 /// Ingests one event inside the writer's transaction (see `writer`: many share one commit).
@@ -35,16 +36,21 @@ pub fn ingest(conn: &Connection, event: &NewEvent) -> StoreResult<Ingested> {
         }
     }
 
-    let webhook_ids = conn
-        .prepare_cached(
-            "SELECT id FROM webhooks WHERE workspace_id = ?1 AND enabled = 1
+    let candidates = all(
+        conn.prepare_cached(
+            "SELECT id, event_types, filter, retry_schedule FROM webhooks
+             WHERE workspace_id = ?1 AND enabled = 1
                AND EXISTS (SELECT 1 FROM json_each(webhooks.event_types) WHERE value = ?2)
              ORDER BY seq",
-        )?
-        .query_map(params![event.workspace_id, event.event_type], |row| {
-            row.get::<_, String>(0)
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        )?,
+        params![event.workspace_id, event.event_type],
+        |row| Subscriber::from_row(row),
+    )?;
+    let mut data = EventData::new(&event.payload);
+    let routed: Vec<Subscriber> = candidates
+        .into_iter()
+        .filter(|s| s.wants(&event.event_type, &mut data))
+        .collect();
 
     conn.prepare_cached(
         "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count,
@@ -57,21 +63,28 @@ pub fn ingest(conn: &Connection, event: &NewEvent) -> StoreResult<Ingested> {
         event.event_type,
         event.payload,
         event.created_at,
-        webhook_ids.len() as i64,
+        routed.len() as i64,
         event.traceparent
     ])?;
-    if !webhook_ids.is_empty() {
+    if !routed.is_empty() {
         // All of the event's deliveries in one statement, whatever the fan-out.
-        let deliveries: Vec<(String, &String)> = webhook_ids
+        let deliveries: Vec<(String, &String, &Option<String>)> = routed
             .iter()
-            .map(|webhook_id| (ids::new_id(ids::DELIVERY), webhook_id))
+            .map(|webhook| {
+                (
+                    ids::new_id(ids::DELIVERY),
+                    &webhook.id,
+                    &webhook.retry_schedule,
+                )
+            })
             .collect();
         let deliveries = serde_json::to_string(&deliveries)
             .map_err(|e| crate::store::StoreError::Internal(e.to_string()))?;
         conn.prepare_cached(
             "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at,
-                 next_trigger, created_at, updated_at)
-             SELECT d.value ->> 0, ?2, d.value ->> 1, ?3, 'pending', ?4, 'scheduled', ?4, ?4
+                 next_trigger, created_at, updated_at, retry_schedule)
+             SELECT d.value ->> 0, ?2, d.value ->> 1, ?3, 'pending', ?4, 'scheduled', ?4, ?4,
+                 d.value ->> 2
              FROM json_each(?1) d",
         )?
         .execute(params![
@@ -102,7 +115,7 @@ pub fn ingest(conn: &Connection, event: &NewEvent) -> StoreResult<Ingested> {
         event_type: event.event_type.clone(),
         payload: event.payload.clone(),
         created_at: event.created_at,
-        delivery_count: webhook_ids.len() as u32,
+        delivery_count: routed.len() as u32,
     }))
 }
 

@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003", "reliability"),
     migration!(4, "0004", "retention"),
     migration!(5, "0005", "traceparent"),
+    migration!(6, "0006", "delivery_options"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -3,17 +3,20 @@
 //! If the worker dies, the lease simply runs out and the delivery is due again.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::webhooks::valid_secrets;
 use crate::domain::attempt::{DeliveryState, Outcome, Trigger};
+use crate::domain::delivery_options::{Headers, WebhookTimeout};
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::{DisabledReason, Secret};
-use crate::store::rows::{disable_reason, open_secret};
+use crate::store::rows::{disable_reason, open_secret, retry_schedule_from};
 use crate::store::{
-    Attempt, ClaimRequest, Claimed, NewAttempt, NewTestDelivery, NextStep, StoreError, StoreResult,
+    Attempt, ClaimOptions, ClaimRequest, Claimed, NewAttempt, NewTestDelivery, NextStep,
+    StoreError, StoreResult,
 };
 
 /// How stale a webhook's "last attempt" may get while its outcomes do not change.
@@ -28,6 +31,8 @@ struct Leased {
     trigger: String,
     attempts: i64,
     lease_token: i64,
+    retry_schedule: Option<String>,
+    lease_until: Millis,
 }
 
 /// An event's type, payload and trace context, as a claim needs them.
@@ -40,15 +45,25 @@ pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreRes
         .map_err(|e| StoreError::Internal(e.to_string()))?;
     let leased = conn
         .prepare_cached(
-            "UPDATE deliveries SET next_attempt_at = ?1, lease_owner = ?2, lease_token = lease_token + 1
+            "UPDATE deliveries SET lease_owner = ?2, lease_token = lease_token + 1,
+                 next_attempt_at = ?1 + MAX(COALESCE((SELECT timeout_ms FROM webhooks w
+                                                      WHERE w.id = deliveries.webhook_id), 0) - ?6, 0)
              WHERE seq IN (SELECT seq FROM deliveries
                  WHERE state = 'pending' AND held = 0 AND next_attempt_at <= ?3
                    AND webhook_id NOT IN (SELECT value FROM json_each(?4))
                  ORDER BY next_attempt_at LIMIT ?5)
-             RETURNING id, workspace_id, webhook_id, event_id, next_trigger, attempts, lease_token",
+             RETURNING id, workspace_id, webhook_id, event_id, next_trigger, attempts, lease_token,
+                 retry_schedule, next_attempt_at",
         )?
         .query_map(
-            params![req.lease_until, req.owner, req.now, skip, req.limit],
+            params![
+                req.lease_until,
+                req.owner,
+                req.now,
+                skip,
+                req.limit,
+                req.default_timeout
+            ],
             |row| {
                 Ok(Leased {
                     delivery_id: row.get(0)?,
@@ -58,6 +73,8 @@ pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreRes
                     trigger: row.get(4)?,
                     attempts: row.get(5)?,
                     lease_token: row.get(6)?,
+                    retry_schedule: row.get(7)?,
+                    lease_until: row.get(8)?,
                 })
             },
         )?
@@ -70,7 +87,7 @@ pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreRes
     let webhooks = signing_details(conn, sealer, &leased, req.now)?;
     let mut claimed = Vec::with_capacity(leased.len());
     for row in leased {
-        let (Some((event_type, payload, traceparent)), Some((url, secrets))) =
+        let (Some((event_type, payload, traceparent)), Some(webhook)) =
             (events.get(&row.event_id), webhooks.get(&row.webhook_id))
         else {
             return Err(lost(&row.event_id));
@@ -79,13 +96,19 @@ pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreRes
             delivery_id: row.delivery_id,
             workspace_id: row.workspace_id,
             event_type: event_type.clone(),
-            url: url.clone(),
+            url: webhook.url.clone(),
             payload: payload.clone(),
-            secrets: secrets.clone(),
+            secrets: webhook.secrets.clone(),
             trigger: Trigger::parse(&row.trigger).unwrap_or(Trigger::Retry),
             attempts: row.attempts as u32,
             lease_token: row.lease_token,
+            lease_until: row.lease_until,
             traceparent: traceparent.clone(),
+            webhook: ClaimOptions {
+                headers: webhook.headers.clone(),
+                timeout: webhook.timeout,
+                retry_schedule: retry_schedule_from(row.retry_schedule)?,
+            },
             webhook_id: row.webhook_id,
             event_id: row.event_id,
         });
@@ -111,33 +134,53 @@ fn stored_events(
     Ok(events)
 }
 
-/// Each claimed webhook's URL and the secrets that sign its deliveries now, newest first, in one
-/// statement for the whole claim.
+/// What the claimed deliveries need of their webhook.
+struct Signing {
+    url: String,
+    secrets: Vec<Secret>,
+    headers: Headers,
+    timeout: Option<Duration>,
+}
+
+/// Each claimed webhook's URL, options and the secrets that sign its deliveries now, newest
+/// first, in one statement for the whole claim.
 fn signing_details(
     conn: &Connection,
     sealer: &Sealer,
     leased: &[Leased],
     now: Millis,
-) -> StoreResult<HashMap<String, (String, Vec<Secret>)>> {
+) -> StoreResult<HashMap<String, Signing>> {
     let ids = json_list(leased.iter().map(|l| &l.webhook_id))?;
     let mut query = conn.prepare_cached(
-        "SELECT w.id, w.url, s.secret FROM webhooks w
+        "SELECT w.id, w.url, s.secret, w.headers, w.timeout_ms FROM webhooks w
              LEFT JOIN webhook_secrets s ON s.webhook_id = w.id
                  AND (s.expires_at IS NULL OR s.expires_at > ?2)
          WHERE w.id IN (SELECT value FROM json_each(?1))
          ORDER BY w.id, s.created_at DESC",
     )?;
     let mut rows = query.query(params![ids, now])?;
-    let mut webhooks: HashMap<String, (String, Vec<Secret>)> = HashMap::new();
+    let mut webhooks: HashMap<String, Signing> = HashMap::new();
     while let Some(row) = rows.next()? {
         let webhook_id: String = row.get(0)?;
         let sealed: Option<String> = row.get(2)?;
         let secret = sealed.and_then(|s| open_secret(sealer, &webhook_id, s));
-        let entry = webhooks
-            .entry(webhook_id)
-            .or_insert_with(|| (String::new(), Vec::new()));
-        entry.0 = row.get(1)?;
-        entry.1.extend(secret);
+        if !webhooks.contains_key(&webhook_id) {
+            let stored: String = row.get(3)?;
+            let headers = Headers::from_stored(&stored)
+                .ok_or_else(|| StoreError::Internal(format!("bad headers {stored:?} stored")))?;
+            let signing = Signing {
+                url: row.get(1)?,
+                secrets: Vec::new(),
+                headers,
+                timeout: row
+                    .get::<_, Option<i64>>(4)?
+                    .map(|ms| Duration::from_millis(ms as u64)),
+            };
+            webhooks.insert(webhook_id.clone(), signing);
+        }
+        if let (Some(signing), Some(secret)) = (webhooks.get_mut(&webhook_id), secret) {
+            signing.secrets.push(secret);
+        }
     }
     Ok(webhooks)
 }
@@ -342,11 +385,7 @@ pub fn create_test_delivery(
     sealer: &Sealer,
     t: &NewTestDelivery,
 ) -> StoreResult<Option<Claimed>> {
-    let url = conn
-        .prepare_cached("SELECT url FROM webhooks WHERE workspace_id = ?1 AND id = ?2")?
-        .query_row([&t.workspace_id, &t.webhook_id], |r| r.get::<_, String>(0))
-        .optional()?;
-    let Some(url) = url else {
+    let Some(webhook) = super::webhooks::get(conn, &t.workspace_id, &t.webhook_id)? else {
         return Ok(None);
     };
     conn.prepare_cached(
@@ -380,12 +419,19 @@ pub fn create_test_delivery(
         webhook_id: t.webhook_id.clone(),
         event_id: t.event_id.clone(),
         event_type: t.event_type.clone(),
-        url,
+        url: webhook.url,
         payload: t.payload.clone(),
         secrets,
         trigger: Trigger::Test,
         attempts: 0,
         lease_token: 1,
+        // Not leased from the queue: the request that asked for it makes the one attempt.
+        lease_until: t.now,
         traceparent: None,
+        webhook: ClaimOptions {
+            headers: webhook.options.headers,
+            timeout: webhook.options.timeout.map(WebhookTimeout::duration),
+            retry_schedule: None,
+        },
     }))
 }

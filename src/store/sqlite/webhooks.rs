@@ -6,7 +6,7 @@ use super::rows::{page, webhook_columns, webhook_from};
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::{DisabledReason, Secret};
-use crate::store::rows::open_secret;
+use crate::store::rows::{OptionColumns, open_secret};
 use crate::store::{NewWebhook, Page, PageRequest, StoreResult, Webhook, WebhookPatch};
 
 fn to_json(names: &[String]) -> String {
@@ -15,9 +15,12 @@ fn to_json(names: &[String]) -> String {
 
 pub fn create(conn: &Connection, sealer: &Sealer, w: &NewWebhook) -> StoreResult<Webhook> {
     let reason = (!w.enabled).then_some(DisabledReason::Manual.as_str());
+    let o = OptionColumns::from(&w.options);
     conn.prepare_cached(
         "INSERT INTO webhooks (id, workspace_id, url, description, event_types, enabled,
-             disabled_reason, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+             disabled_reason, created_at, updated_at, headers, filter, rate_limit, ordered,
+             timeout_ms, retry_schedule)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         w.id,
@@ -27,7 +30,13 @@ pub fn create(conn: &Connection, sealer: &Sealer, w: &NewWebhook) -> StoreResult
         to_json(&w.event_types),
         w.enabled,
         reason,
-        w.now
+        w.now,
+        o.headers,
+        o.filter,
+        o.rate_limit,
+        o.ordered,
+        o.timeout_ms,
+        o.retry_schedule
     ])?;
     conn.prepare_cached(
         "INSERT INTO webhook_secrets (webhook_id, secret, created_at) VALUES (?1, ?2, ?3)",
@@ -44,6 +53,7 @@ pub fn create(conn: &Connection, sealer: &Sealer, w: &NewWebhook) -> StoreResult
         created_at: w.now,
         updated_at: w.now,
         last_attempt: None,
+        options: w.options.clone(),
     })
 }
 
@@ -81,9 +91,12 @@ pub fn update(
     let Some(webhook) = before.patched(patch, now) else {
         return Ok(Some(before));
     };
+    let o = OptionColumns::from(&webhook.options);
     conn.prepare_cached(
         "UPDATE webhooks SET url = ?1, description = ?2, event_types = ?3, enabled = ?4,
-             disabled_reason = ?5, updated_at = ?6 WHERE id = ?7",
+             disabled_reason = ?5, updated_at = ?6, headers = ?8, filter = ?9, rate_limit = ?10,
+             ordered = ?11, timeout_ms = ?12, retry_schedule = ?13
+         WHERE id = ?7",
     )?
     .execute(params![
         webhook.url,
@@ -92,7 +105,13 @@ pub fn update(
         webhook.enabled,
         webhook.disabled_reason.map(DisabledReason::as_str),
         now,
-        id
+        id,
+        o.headers,
+        o.filter,
+        o.rate_limit,
+        o.ordered,
+        o.timeout_ms,
+        o.retry_schedule
     ])?;
     // A disabled webhook's deliveries wait (held) and resume, still due, when it is enabled again.
     conn.prepare_cached(

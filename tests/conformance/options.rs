@@ -1,0 +1,231 @@
+//! Conformance scenarios for a webhook's delivery options: stored and read back on every
+//! backend, filters applied at ingest, and what a claim hands the attempt (headers, timeout,
+//! and the retry schedule the delivery was created with).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use speaknode_webhooks::domain::delivery_options::{
+    DeliveryOptions, Headers, WebhookTimeout, parse_retry_schedule,
+};
+use speaknode_webhooks::domain::ids;
+use speaknode_webhooks::domain::retry::RetrySchedule;
+use speaknode_webhooks::domain::webhook::Secret;
+use speaknode_webhooks::store::*;
+
+use super::fixtures::*;
+
+fn options(value: Value) -> DeliveryOptions {
+    DeliveryOptions::from_body(value.as_object().unwrap()).unwrap()
+}
+
+async fn webhook_with(store: &dyn Store, ws: &str, options: DeliveryOptions) -> Webhook {
+    store
+        .create_webhook(&NewWebhook {
+            id: ids::new_id(ids::WEBHOOK),
+            workspace_id: ws.into(),
+            url: "https://example.com/hooks".into(),
+            description: String::new(),
+            event_types: vec!["SessionStarted".into()],
+            enabled: true,
+            secret: Secret::generate(),
+            options,
+            now: T0,
+        })
+        .await
+        .unwrap()
+}
+
+fn event_with_data(ws: &str, data: Value) -> NewEvent {
+    let id = ids::new_id(ids::EVENT);
+    NewEvent {
+        payload: json!({"id": id, "type": "SessionStarted", "data": data}).to_string(),
+        id,
+        workspace_id: ws.into(),
+        event_type: "SessionStarted".into(),
+        created_at: T0,
+        idempotency: None,
+        traceparent: None,
+    }
+}
+
+pub async fn delivery_options_are_stored_and_patched_field_by_field(store: Arc<dyn Store>) {
+    let ws = workspace(&*store).await;
+    let set = options(json!({
+        "headers": {"Authorization": "Bearer t0k3n", "X-Tenant": "acme"},
+        "filter": {"agent_id": ["agent_1", "agent_2"], "meta.priority": [1, 2.5], "vip": [true]},
+        "timeout": "12s",
+        "retry_schedule": "1s,90s,2h",
+    }));
+    let created = webhook_with(&*store, &ws, set.clone()).await;
+    assert_eq!(created.options, set);
+    let read = store.webhook(&ws, &created.id).await.unwrap().unwrap();
+    assert_eq!(read.options, set, "every option reads back as it was saved");
+
+    let patch = WebhookPatch {
+        options: OptionsPatch {
+            filter: Some(None),
+            timeout: Some(WebhookTimeout::parse(&json!("3s")).unwrap()),
+            ..OptionsPatch::default()
+        },
+        ..WebhookPatch::default()
+    };
+    let patched = store
+        .update_webhook(&ws, &created.id, &patch, T0 + 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(patched.options.filter, None, "null cleared the filter");
+    assert_eq!(
+        patched.options.timeout.map(WebhookTimeout::duration),
+        Some(Duration::from_secs(3))
+    );
+    assert_eq!(patched.options.headers, set.headers, "left out: kept");
+    assert_eq!(patched.options.retry_schedule, set.retry_schedule);
+    let read = store.webhook(&ws, &created.id).await.unwrap().unwrap();
+    assert_eq!(read.options, patched.options);
+    assert_eq!(read.updated_at, T0 + 1, "an options change is a change");
+
+    let plain = webhook(&*store, &ws, &["SessionStarted"]).await;
+    let listed = store.list_webhooks(&ws, page(10)).await.unwrap().items;
+    let plain = listed.iter().find(|w| w.id == plain.id).unwrap();
+    assert_eq!(
+        plain.options,
+        DeliveryOptions::default(),
+        "unset by default"
+    );
+}
+
+pub async fn a_filter_is_applied_at_ingest_on_nested_paths_numbers_and_booleans(
+    store: Arc<dyn Store>,
+) {
+    let ws = workspace(&*store).await;
+    let agent_1 = webhook_with(
+        &*store,
+        &ws,
+        options(json!({"filter": {"agent_id": ["agent_1"]}})),
+    )
+    .await;
+    let nested = webhook_with(
+        &*store,
+        &ws,
+        options(json!({"filter": {"call.score": [5], "call.vip": [true]}})),
+    )
+    .await;
+    let everything = webhook(&*store, &ws, &["SessionStarted"]).await;
+
+    let cases = [
+        (
+            json!({"agent_id": "agent_1"}),
+            vec![&agent_1.id, &everything.id],
+        ),
+        (json!({"agent_id": "agent_2"}), vec![&everything.id]),
+        (
+            json!({"agent_id": "agent_2", "call": {"score": 5.0, "vip": true}}),
+            vec![&nested.id, &everything.id],
+        ),
+        (
+            json!({"call": {"score": 5, "vip": "true"}}),
+            vec![&everything.id],
+        ),
+        (json!({"call": {"score": 5}}), vec![&everything.id]),
+        (json!({"call": 5}), vec![&everything.id]),
+        (json!({"agent_id": ["agent_1"]}), vec![&everything.id]),
+    ];
+    for (data, expected) in cases {
+        let event = ingest(&*store, &event_with_data(&ws, data.clone())).await;
+        let got: Vec<String> = event_state(&*store, &ws, &event.id)
+            .await
+            .into_iter()
+            .map(|d| d.webhook_id)
+            .collect();
+        let mut got = got;
+        got.sort();
+        let mut expected: Vec<String> = expected.into_iter().cloned().collect();
+        expected.sort();
+        assert_eq!(got, expected, "data {data}");
+        assert_eq!(event.delivery_count as usize, expected.len(), "data {data}");
+    }
+    let unmatched = ingest(
+        &*store,
+        &event_with_data(&ws, json!({"agent_id": "nobody"})),
+    )
+    .await;
+    store.delete_webhook(&ws, &everything.id, T0).await.unwrap();
+    let none = ingest(
+        &*store,
+        &event_with_data(&ws, json!({"agent_id": "nobody"})),
+    )
+    .await;
+    assert_eq!(
+        none.delivery_count, 0,
+        "matching no webhook is still accepted"
+    );
+    assert_eq!(unmatched.delivery_count, 1);
+}
+
+pub async fn a_claim_carries_the_headers_the_timeout_and_the_schedule_the_delivery_was_made_with(
+    store: Arc<dyn Store>,
+) {
+    let ws = workspace(&*store).await;
+    let hook = webhook_with(
+        &*store,
+        &ws,
+        options(json!({
+            "headers": {"X-Tenant": "acme"},
+            "timeout": "20s",
+            "retry_schedule": "1s",
+        })),
+    )
+    .await;
+    ingest(&*store, &new_event(&ws, "SessionStarted", T0)).await;
+    // A later change of schedule applies to deliveries created afterwards only.
+    let patch = WebhookPatch {
+        options: OptionsPatch {
+            retry_schedule: Some(parse_retry_schedule(&json!("")).unwrap()),
+            ..OptionsPatch::default()
+        },
+        ..WebhookPatch::default()
+    };
+    store
+        .update_webhook(&ws, &hook.id, &patch, T0)
+        .await
+        .unwrap();
+    ingest(&*store, &new_event(&ws, "SessionStarted", T0 + 1)).await;
+
+    let request = claim_at(T0 + 1, 10);
+    let claims = store.claim_due(&request).await.unwrap();
+    assert_eq!(claims.len(), 2);
+    let expected_headers = Headers::parse(&json!({"X-Tenant": "acme"})).unwrap();
+    for claim in &claims {
+        assert_eq!(claim.webhook.headers, expected_headers);
+        assert_eq!(claim.webhook.timeout, Some(Duration::from_secs(20)));
+        assert_eq!(
+            claim.lease_until,
+            request.lease_until + 20_000 - request.default_timeout,
+            "the lease covers the webhook's longer timeout"
+        );
+    }
+    assert_eq!(
+        claims[0].webhook.retry_schedule,
+        Some(RetrySchedule::parse("1s").unwrap()),
+        "made before the change"
+    );
+    assert_eq!(
+        claims[1].webhook.retry_schedule,
+        Some(RetrySchedule::parse("").unwrap()),
+        "made after the change"
+    );
+
+    // A webhook without options: the default lease, no headers, the service's schedule.
+    let ws2 = workspace(&*store).await;
+    webhook(&*store, &ws2, &["SessionStarted"]).await;
+    ingest(&*store, &new_event(&ws2, "SessionStarted", T0 + 2)).await;
+    let claims = store.claim_due(&claim_at(T0 + 2, 10)).await.unwrap();
+    assert_eq!(claims.len(), 1);
+    assert!(claims[0].webhook.headers.is_empty());
+    assert_eq!(claims[0].webhook.timeout, None);
+    assert_eq!(claims[0].webhook.retry_schedule, None);
+    assert_eq!(claims[0].lease_until, T0 + 2 + 60_000);
+}
