@@ -196,3 +196,110 @@ async fn a_webhooks_timeout_and_retry_schedule_override_the_settings() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_rate_limit_spreads_attempts_over_seconds_and_loses_none() {
+    let app = TestApp::start().await;
+    let receiver = Receiver::ok().await;
+    let limited = create(
+        &app,
+        json!({"url": receiver.url, "event_types": ["SessionStarted"], "rate_limit": 5}),
+    )
+    .await;
+    assert_eq!(limited["rate_limit"], 5);
+    for _ in 0..15 {
+        app.emit("SessionStarted", session_started()).await;
+    }
+    let history = app
+        .wait_for_attempts(limited["id"].as_str().unwrap(), 15)
+        .await;
+    assert_eq!(history.len(), 15, "every delivery made, none twice");
+    assert_eq!(receiver.received().len(), 15);
+    let mut started: Vec<i64> = history
+        .iter()
+        .map(|a| chrono_millis(a["timestamp"].as_str().unwrap()))
+        .collect();
+    started.sort_unstable();
+    // Fifteen at five per second take three one-second windows.
+    assert!(
+        started[14] - started[0] >= 1_000,
+        "spread over seconds: {started:?}"
+    );
+    let mut per_second = std::collections::HashMap::new();
+    for at in &started {
+        *per_second.entry(at / 1_000).or_insert(0) += 1;
+    }
+    assert!(
+        per_second.values().all(|n| *n <= 6),
+        "about five per second: {per_second:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_ordered_webhook_retries_the_first_event_before_the_second_is_attempted() {
+    let app = TestApp::start().await;
+    // The first two requests fail; everything after succeeds.
+    let receiver = Receiver::start(
+        vec![Reply::Status(500), Reply::Status(500)],
+        Reply::Status(200),
+    )
+    .await;
+    let bystander = Receiver::ok().await;
+    let ordered = create(
+        &app,
+        json!({"url": receiver.url, "event_types": ["SessionStarted"], "ordered": true}),
+    )
+    .await;
+    assert_eq!(ordered["ordered"], true);
+    create(
+        &app,
+        json!({"url": bystander.url, "event_types": ["SessionStarted"]}),
+    )
+    .await;
+    let mut accepted = Vec::new();
+    for i in 0..3 {
+        let mut data = session_started();
+        data["session_id"] = json!(format!("sess_{i}"));
+        accepted.push(
+            app.emit("SessionStarted", data).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    for id in &accepted {
+        app.wait_for_event_settled(id).await;
+    }
+    let arrived: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.header("webhook-id").to_string())
+        .collect();
+    assert_eq!(
+        arrived,
+        [0, 0, 0, 1, 2].map(|i| accepted[i].clone()),
+        "the first event three times (two failures, then success), then the others in order"
+    );
+    assert_eq!(
+        bystander.received().len(),
+        3,
+        "other webhooks are not held up"
+    );
+    let (status, body) = app
+        .post(
+            "/api/v1/webhooks",
+            json!({"url": receiver.url, "event_types": ["SessionStarted"], "rate_limit": 0}),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["field"].clone()),
+        (422, json!("rate_limit"))
+    );
+    app.stop().await;
+}
+
+/// Milliseconds since the epoch of an RFC 3339 time as the API writes it.
+fn chrono_millis(text: &str) -> i64 {
+    speaknode_webhooks::domain::time::parse_rfc3339(text).unwrap()
+}

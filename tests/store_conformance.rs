@@ -64,4 +64,6 @@ conformance!(
     delivery_options_are_stored_and_patched_field_by_field,
     a_filter_is_applied_at_ingest_on_nested_paths_numbers_and_booleans,
     a_claim_carries_the_headers_the_timeout_and_the_schedule_the_delivery_was_made_with,
+    a_rate_limited_webhook_gets_its_share_per_second_and_others_are_not_held_up,
+    an_ordered_webhook_offers_one_delivery_at_a_time_in_accept_order,
 );

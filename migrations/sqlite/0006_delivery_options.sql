@@ -10,3 +10,9 @@ ALTER TABLE webhooks ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE webhooks ADD COLUMN timeout_ms INTEGER;
 ALTER TABLE webhooks ADD COLUMN retry_schedule TEXT;
 ALTER TABLE deliveries ADD COLUMN retry_schedule TEXT;
+-- A rate-limited webhook counts the attempts it started in the current second (a window of 1000
+-- ms starting at rate_window_start), so every process sharing the database respects the limit.
+ALTER TABLE webhooks ADD COLUMN rate_window_start INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE webhooks ADD COLUMN rate_window_count INTEGER NOT NULL DEFAULT 0;
+-- The webhooks a claim must treat one by one (ordered or rate-limited): usually none.
+CREATE INDEX webhooks_restricted ON webhooks (id) WHERE ordered = 1 OR rate_limit IS NOT NULL;

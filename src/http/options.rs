@@ -5,7 +5,9 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::domain::Invalid;
-use crate::domain::delivery_options::{Filter, Headers, WebhookTimeout, parse_retry_schedule};
+use crate::domain::delivery_options::{
+    Filter, Headers, RateLimit, WebhookTimeout, parse_ordered, parse_retry_schedule,
+};
 use crate::store::OptionsPatch;
 
 /// `deserialize_with` for an option field: present (even as `null`) is `Some`; with
@@ -19,6 +21,8 @@ pub fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Valu
 pub struct OptionFields {
     pub headers: Option<Value>,
     pub filter: Option<Value>,
+    pub rate_limit: Option<Value>,
+    pub ordered: Option<Value>,
     pub timeout: Option<Value>,
     pub retry_schedule: Option<Value>,
 }
@@ -33,6 +37,8 @@ impl OptionFields {
                 None => None,
             },
             filter: self.filter.as_ref().map(Filter::parse).transpose()?,
+            rate_limit: self.rate_limit.as_ref().map(RateLimit::parse).transpose()?,
+            ordered: self.ordered.as_ref().map(parse_ordered).transpose()?,
             timeout: self
                 .timeout
                 .as_ref()
@@ -43,7 +49,6 @@ impl OptionFields {
                 .as_ref()
                 .map(parse_retry_schedule)
                 .transpose()?,
-            ..OptionsPatch::default()
         })
     }
 }

@@ -67,10 +67,10 @@ pub struct WebhookView {
     /// Dotted path in `data` → accepted values; null: every event of its types.
     #[schema(value_type = Option<Object>, example = json!({"agent_id": ["agent_7"]}))]
     pub filter: serde_json::Value,
-    /// Attempts per second; null: no limit. Not settable yet.
+    /// Attempts per second that may start; null: no limit.
     #[schema(value_type = Option<u32>)]
     pub rate_limit: serde_json::Value,
-    /// One attempt at a time, in accept order. Not settable yet.
+    /// One attempt at a time, in the order the events were accepted.
     pub ordered: bool,
     /// The attempt timeout of this webhook; null: the service's setting.
     #[schema(value_type = Option<String>, example = "10s")]

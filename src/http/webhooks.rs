@@ -50,6 +50,16 @@ pub struct WebhookBody {
     #[serde(default, deserialize_with = "options::present")]
     #[schema(value_type = Option<Object>, example = json!({"agent_id": ["agent_7", "agent_9"]}))]
     filter: Option<Value>,
+    /// At most this many attempts start per second (1 to 10000), across every process; the
+    /// deliveries over it wait without an attempt. null: no limit.
+    #[serde(default, deserialize_with = "options::present")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000, example = 5)]
+    rate_limit: Option<Value>,
+    /// One attempt at a time, in the order the events were accepted; a delivery waiting for a
+    /// retry holds the ones behind it until it succeeds, is exhausted or is cancelled.
+    #[serde(default, deserialize_with = "options::present")]
+    #[schema(value_type = Option<bool>)]
+    ordered: Option<Value>,
     /// How long one attempt may take, 1s to 60s, instead of the service's setting. null clears.
     #[serde(default, deserialize_with = "options::present")]
     #[schema(value_type = Option<String>, example = "10s")]
@@ -88,6 +98,14 @@ pub struct NewWebhookBody {
     filter: Option<Value>,
     /// As in an update.
     #[serde(default, deserialize_with = "options::present")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
+    rate_limit: Option<Value>,
+    /// As in an update.
+    #[serde(default, deserialize_with = "options::present")]
+    #[schema(value_type = bool, default = false)]
+    ordered: Option<Value>,
+    /// As in an update.
+    #[serde(default, deserialize_with = "options::present")]
     #[schema(value_type = Option<String>)]
     timeout: Option<Value>,
     /// As in an update.
@@ -105,6 +123,8 @@ impl From<NewWebhookBody> for WebhookBody {
             enabled,
             headers,
             filter,
+            rate_limit,
+            ordered,
             timeout,
             retry_schedule,
         } = body;
@@ -115,6 +135,8 @@ impl From<NewWebhookBody> for WebhookBody {
             enabled,
             headers,
             filter,
+            rate_limit,
+            ordered,
             timeout,
             retry_schedule,
         }
@@ -152,6 +174,8 @@ impl WebhookBody {
         let fields = OptionFields {
             headers: self.headers.clone(),
             filter: self.filter.clone(),
+            rate_limit: self.rate_limit.clone(),
+            ordered: self.ordered.clone(),
             timeout: self.timeout.clone(),
             retry_schedule: self.retry_schedule.clone(),
         };

@@ -5,6 +5,7 @@
 mod key_cache;
 pub mod postgres;
 mod records;
+pub(crate) mod restricted;
 pub(crate) mod rows;
 pub mod sqlite;
 

@@ -229,3 +229,114 @@ pub async fn a_claim_carries_the_headers_the_timeout_and_the_schedule_the_delive
     assert_eq!(claims[0].webhook.retry_schedule, None);
     assert_eq!(claims[0].lease_until, T0 + 2 + 60_000);
 }
+
+pub async fn a_rate_limited_webhook_gets_its_share_per_second_and_others_are_not_held_up(
+    store: Arc<dyn Store>,
+) {
+    let ws = workspace(&*store).await;
+    let limited = webhook_with(&*store, &ws, options(json!({"rate_limit": 5}))).await;
+    let other = webhook(&*store, &ws, &["SessionStarted"]).await;
+    for i in 0..12 {
+        ingest(&*store, &new_event(&ws, "SessionStarted", T0 + i)).await;
+    }
+    let count = |claims: &[Claimed], id: &str| claims.iter().filter(|c| c.webhook_id == id).count();
+    let second = T0 + 1_000 - T0.rem_euclid(1_000);
+    let first = store.claim_due(&claim_at(second, 100)).await.unwrap();
+    assert_eq!(count(&first, &limited.id), 5, "five per second");
+    assert_eq!(
+        count(&first, &other.id),
+        12,
+        "the other webhook is not held up"
+    );
+    let again = store.claim_due(&claim_at(second + 999, 100)).await.unwrap();
+    assert_eq!(
+        count(&again, &limited.id),
+        0,
+        "this second's five are taken"
+    );
+    let next = store
+        .claim_due(&claim_at(second + 1_000, 100))
+        .await
+        .unwrap();
+    assert_eq!(count(&next, &limited.id), 5, "a new second");
+    let last = store
+        .claim_due(&claim_at(second + 2_500, 100))
+        .await
+        .unwrap();
+    assert_eq!(count(&last, &limited.id), 2, "what is left");
+}
+
+pub async fn an_ordered_webhook_offers_one_delivery_at_a_time_in_accept_order(
+    store: Arc<dyn Store>,
+) {
+    let ws = workspace(&*store).await;
+    let ordered = webhook_with(&*store, &ws, options(json!({"ordered": true}))).await;
+    let other = webhook(&*store, &ws, &["SessionStarted"]).await;
+    let mut events = Vec::new();
+    for i in 0..3 {
+        events.push(
+            ingest(&*store, &new_event(&ws, "SessionStarted", T0 + i))
+                .await
+                .id,
+        );
+    }
+    let mine = |claims: Vec<Claimed>| -> Vec<Claimed> {
+        claims
+            .into_iter()
+            .filter(|c| c.webhook_id == ordered.id)
+            .collect()
+    };
+    let now = T0 + 10;
+    let all = store.claim_due(&claim_at(now, 100)).await.unwrap();
+    assert_eq!(all.iter().filter(|c| c.webhook_id == other.id).count(), 3);
+    let first = mine(all);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].event_id, events[0], "the oldest first");
+    assert!(
+        mine(store.claim_due(&claim_at(now, 100)).await.unwrap()).is_empty(),
+        "in flight"
+    );
+
+    // A failure with a retry holds the ones behind it until the retry is due.
+    let retry_at = now + 5_000;
+    store
+        .record_attempt(&attempt_of(
+            &first[0],
+            status(500),
+            NextStep::RetryAt(retry_at),
+            now,
+        ))
+        .await
+        .unwrap();
+    assert!(mine(store.claim_due(&claim_at(now + 1, 100)).await.unwrap()).is_empty());
+    let retried = mine(store.claim_due(&claim_at(retry_at, 100)).await.unwrap());
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].event_id, events[0], "the same delivery again");
+    store
+        .record_attempt(&attempt_of(
+            &retried[0],
+            status(200),
+            NextStep::Succeeded,
+            retry_at,
+        ))
+        .await
+        .unwrap();
+    let second = mine(store.claim_due(&claim_at(retry_at, 100)).await.unwrap());
+    assert_eq!(second.len(), 1);
+    assert_eq!(
+        second[0].event_id, events[1],
+        "then the next one in accept order"
+    );
+    // Exhausted (failed for good): the third goes next.
+    store
+        .record_attempt(&attempt_of(
+            &second[0],
+            status(500),
+            NextStep::Failed,
+            retry_at,
+        ))
+        .await
+        .unwrap();
+    let third = mine(store.claim_due(&claim_at(retry_at, 100)).await.unwrap());
+    assert_eq!(third[0].event_id, events[2]);
+}

@@ -65,6 +65,8 @@ pub struct PgStore {
     accepts: batch::Batcher<accept::Accept>,
     /// Group commit of attempts.
     records: batch::Batcher<record::Record>,
+    /// Whether a claim must look at ordered and rate-limited webhooks.
+    restricted: queue::RestrictedCache,
 }
 
 /// Writer tasks per kind of batch (see `batch`).
@@ -114,6 +116,7 @@ impl PgStore {
         Ok(Self {
             accepts: batch::Batcher::spawn(db.clone(), LANES),
             records: batch::Batcher::spawn(db.clone(), LANES),
+            restricted: Default::default(),
             db,
             listen_url,
             sealer: Sealer::plaintext(),
@@ -327,7 +330,9 @@ impl Store for PgStore {
     }
 
     async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<Webhook> {
-        webhooks::create(self, webhook).await
+        let created = webhooks::create(self, webhook).await;
+        self.restricted.forget();
+        created
     }
 
     async fn list_webhooks(
@@ -352,7 +357,9 @@ impl Store for PgStore {
         patch: &WebhookPatch,
         now: Millis,
     ) -> StoreResult<Option<Webhook>> {
-        webhooks::update(self, workspace_id, id, patch, now).await
+        let updated = webhooks::update(self, workspace_id, id, patch, now).await;
+        self.restricted.forget();
+        updated
     }
 
     async fn delete_webhook(&self, workspace_id: &str, id: &str, now: Millis) -> StoreResult<bool> {

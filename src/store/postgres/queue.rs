@@ -9,38 +9,63 @@ use super::webhooks::valid_secrets;
 use crate::domain::attempt::Trigger;
 use crate::domain::delivery_options::WebhookTimeout;
 use crate::domain::time::Millis;
+use crate::store::restricted::Restricted;
 use crate::store::rows::{Columns, claim_options_from, webhook_columns, webhook_from};
 use crate::store::{ClaimOptions, ClaimRequest, Claimed, NewTestDelivery, StoreError, StoreResult};
 
+/// What a lease sets: the owner, a new token, and the lease's end (longer by as much as the
+/// webhook's own timeout exceeds the default, so a live attempt never outlasts its lease); and
+/// what the claim reads back with the leased rows.
+macro_rules! lease_and_read {
+    ($picked:literal) => {
+        concat!(
+            "WITH picked AS (",
+            $picked,
+            "), leased AS (
+                 UPDATE deliveries d SET lease_owner = $2, lease_token = d.lease_token + 1,
+                     next_attempt_at = $1 + GREATEST(COALESCE((SELECT timeout_ms FROM webhooks w
+                                                     WHERE w.id = d.webhook_id), 0) - $3, 0)
+                 FROM picked WHERE d.seq = picked.seq
+                 RETURNING d.seq, d.id, d.workspace_id, d.webhook_id, d.event_id, d.next_trigger,
+                     d.attempts, d.lease_token, d.retry_schedule, d.next_attempt_at AS lease_until)
+             SELECT l.*, e.event_type, e.payload, e.traceparent, w.url, w.headers, w.timeout_ms
+             FROM leased l LEFT JOIN events e ON e.id = l.event_id
+                 LEFT JOIN webhooks w ON w.id = l.webhook_id
+             ORDER BY l.seq"
+        )
+    };
+}
+
+/// Leases due deliveries: first those of the ordered and rate-limited webhooks, each within
+/// what it allows now (see `store::restricted`), then any other due ones, in one statement that
+/// skips rows other processes are claiming.
 pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
-    // One statement leases the rows and reads what an attempt needs; it is atomic by itself.
-    let leased = query(
-        "WITH picked AS (
-             SELECT seq FROM deliveries
-             WHERE state = 'pending' AND NOT held AND next_attempt_at <= $3
-                 AND NOT (webhook_id = ANY($4))
-             ORDER BY next_attempt_at LIMIT $5
-             FOR UPDATE SKIP LOCKED),
-         leased AS (
-             UPDATE deliveries d SET lease_owner = $2, lease_token = d.lease_token + 1,
-                 next_attempt_at = $1 + GREATEST(COALESCE((SELECT timeout_ms FROM webhooks w
-                                                           WHERE w.id = d.webhook_id), 0) - $6, 0)
-             FROM picked WHERE d.seq = picked.seq
-             RETURNING d.seq, d.id, d.workspace_id, d.webhook_id, d.event_id, d.next_trigger,
-                 d.attempts, d.lease_token, d.retry_schedule, d.next_attempt_at AS lease_until)
-         SELECT l.*, e.event_type, e.payload, e.traceparent, w.url, w.headers, w.timeout_ms
-         FROM leased l LEFT JOIN events e ON e.id = l.event_id
-             LEFT JOIN webhooks w ON w.id = l.webhook_id
-         ORDER BY l.seq",
-    )
-    .bind(req.lease_until)
-    .bind(&req.owner)
-    .bind(req.now)
-    .bind(&req.skip_webhooks)
-    .bind(i64::from(req.limit))
-    .bind(req.default_timeout)
-    .fetch_all_on(&store.db)
-    .await?;
+    let mut leased = Vec::new();
+    if store.restricted.any(&store.db).await? {
+        leased = claim_restricted(store, req).await?;
+    }
+    let room = i64::from(req.limit) - leased.len() as i64;
+    if room > 0 {
+        // Deliveries of restricted webhooks are never taken here, whatever the cache said.
+        let regular = query(lease_and_read!(
+            "SELECT seq FROM deliveries
+             WHERE state = 'pending' AND NOT held AND next_attempt_at <= $4
+                 AND NOT (webhook_id = ANY($5))
+                 AND NOT EXISTS (SELECT 1 FROM webhooks r WHERE r.id = deliveries.webhook_id
+                                 AND (r.ordered OR r.rate_limit IS NOT NULL))
+             ORDER BY next_attempt_at LIMIT $6
+             FOR UPDATE SKIP LOCKED"
+        ))
+        .bind(req.lease_until)
+        .bind(&req.owner)
+        .bind(req.default_timeout)
+        .bind(req.now)
+        .bind(&req.skip_webhooks)
+        .bind(room)
+        .fetch_all_on(&store.db)
+        .await?;
+        leased.extend(regular);
+    }
     if leased.is_empty() {
         return Ok(Vec::new());
     }
@@ -90,6 +115,91 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
         });
     }
     Ok(claimed)
+}
+
+/// Leases what the ordered and rate-limited webhooks allow now, in one transaction that holds
+/// their rows (`FOR UPDATE SKIP LOCKED`: a webhook another process is claiming for is left to
+/// it), so two processes never together exceed a rate nor both start an ordered delivery.
+async fn claim_restricted(
+    store: &PgStore,
+    req: &ClaimRequest,
+) -> StoreResult<Vec<sqlx::postgres::PgRow>> {
+    let mut tx = store.begin().await?;
+    let webhooks = query(
+        "SELECT id, ordered, rate_limit, rate_window_start, rate_window_count FROM webhooks
+         WHERE (ordered OR rate_limit IS NOT NULL) AND NOT (id = ANY($1))
+         ORDER BY id FOR UPDATE SKIP LOCKED",
+    )
+    .bind(&req.skip_webhooks)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut leased = Vec::new();
+    for row in &webhooks {
+        let webhook = Restricted::from_row(row)?;
+        let allowed = webhook
+            .allowance(req.now)
+            .min(i64::from(req.limit) - leased.len() as i64);
+        if allowed <= 0 {
+            continue;
+        }
+        let seqs: Vec<i64> = if webhook.ordered {
+            // Only the oldest pending delivery, once it is due: while it is in flight (its
+            // lease is in the future) or waits for a retry, the ones behind it wait too.
+            let head = query(
+                "SELECT seq, next_attempt_at FROM deliveries
+                 WHERE webhook_id = $1 AND state = 'pending' AND NOT held
+                   AND next_attempt_at IS NOT NULL
+                 ORDER BY seq LIMIT 1",
+            )
+            .bind(&webhook.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match head {
+                Some(head) if head.int("next_attempt_at")? <= req.now => vec![head.int("seq")?],
+                _ => Vec::new(),
+            }
+        } else {
+            query(
+                "SELECT seq FROM deliveries
+                 WHERE webhook_id = $1 AND state = 'pending' AND NOT held AND next_attempt_at <= $2
+                 ORDER BY next_attempt_at LIMIT $3",
+            )
+            .bind(&webhook.id)
+            .bind(req.now)
+            .bind(allowed)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.int("seq"))
+            .collect::<StoreResult<_>>()?
+        };
+        if seqs.is_empty() {
+            continue;
+        }
+        let taken = query(lease_and_read!(
+            "SELECT seq FROM deliveries WHERE seq = ANY($4) AND state = 'pending'"
+        ))
+        .bind(req.lease_until)
+        .bind(&req.owner)
+        .bind(req.default_timeout)
+        .bind(&seqs)
+        .fetch_all(&mut *tx)
+        .await?;
+        if webhook.rate_limit.is_some() {
+            let (start, count) = webhook.window_after(req.now, taken.len() as i64);
+            query(
+                "UPDATE webhooks SET rate_window_start = $1, rate_window_count = $2 WHERE id = $3",
+            )
+            .bind(start)
+            .bind(count)
+            .bind(&webhook.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        leased.extend(taken);
+    }
+    tx.commit().await?;
+    Ok(leased)
 }
 
 pub async fn release(store: &PgStore, claims: &[Claimed], now: Millis) -> StoreResult<()> {
@@ -199,4 +309,41 @@ pub async fn create_test_delivery(
             retry_schedule: None,
         },
     }))
+}
+
+/// How long this process trusts its answer to "is any webhook ordered or rate-limited?". Another
+/// process's change is seen within this time; until then its restricted deliveries just wait
+/// (the regular claim never takes them).
+const RESTRICTED_TTL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Whether any webhook is ordered or rate-limited: usually none, and then a claim is one
+/// statement as before.
+#[derive(Default)]
+pub struct RestrictedCache(std::sync::Mutex<Option<(std::time::Instant, bool)>>);
+
+impl RestrictedCache {
+    pub async fn any(&self, db: &super::db::Db) -> StoreResult<bool> {
+        if let Some((at, any)) = *self.lock()
+            && at.elapsed() < RESTRICTED_TTL
+        {
+            return Ok(any);
+        }
+        let any = query(
+            "SELECT EXISTS (SELECT 1 FROM webhooks WHERE ordered OR rate_limit IS NOT NULL) AS any",
+        )
+        .fetch_one_on(db)
+        .await?
+        .flag("any")?;
+        *self.lock() = Some((std::time::Instant::now(), any));
+        Ok(any)
+    }
+
+    /// Called when this process changes a webhook, so its own change applies at once.
+    pub fn forget(&self) {
+        *self.lock() = None;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, bool)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::rows::all;
 use super::webhooks::valid_secrets;
 use crate::domain::attempt::{DeliveryState, Outcome, Trigger};
 use crate::domain::delivery_options::{Headers, WebhookTimeout};
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::{DisabledReason, Secret};
+use crate::store::restricted::{RESTRICTED_COLUMNS, Restricted};
 use crate::store::rows::{disable_reason, open_secret, retry_schedule_from};
 use crate::store::{
     Attempt, ClaimOptions, ClaimRequest, Claimed, NewAttempt, NewTestDelivery, NextStep,
@@ -35,51 +37,149 @@ struct Leased {
     lease_until: Millis,
 }
 
+/// What a lease sets: the owner, a new token, and the lease's end (longer by as much as the
+/// webhook's own timeout exceeds the default, so a live attempt never outlasts its lease).
+macro_rules! lease_columns {
+    () => {
+        "lease_owner = ?2, lease_token = lease_token + 1,
+         next_attempt_at = ?1 + MAX(COALESCE((SELECT timeout_ms FROM webhooks w
+                                              WHERE w.id = deliveries.webhook_id), 0) - ?3, 0)"
+    };
+}
+
+macro_rules! leased_columns {
+    () => {
+        "id, workspace_id, webhook_id, event_id, next_trigger, attempts, lease_token,
+         retry_schedule, next_attempt_at"
+    };
+}
+
+fn leased_from(row: &rusqlite::Row<'_>) -> StoreResult<Leased> {
+    Ok(Leased {
+        delivery_id: row.get(0)?,
+        workspace_id: row.get(1)?,
+        webhook_id: row.get(2)?,
+        event_id: row.get(3)?,
+        trigger: row.get(4)?,
+        attempts: row.get(5)?,
+        lease_token: row.get(6)?,
+        retry_schedule: row.get(7)?,
+        lease_until: row.get(8)?,
+    })
+}
+
+/// Leases what one ordered or rate-limited webhook allows now, at most `room`. An ordered
+/// webhook offers only its oldest pending delivery, and only once that one is due: while it is
+/// in flight (its lease is in the future) or waits for a retry, the ones behind it wait too.
+fn claim_restricted(
+    conn: &Connection,
+    req: &ClaimRequest,
+    webhook: &Restricted,
+    room: i64,
+) -> StoreResult<Vec<Leased>> {
+    let allowed = webhook.allowance(req.now).min(room);
+    if allowed == 0 {
+        return Ok(Vec::new());
+    }
+    let seqs: Vec<i64> = if webhook.ordered {
+        let head = conn
+            .prepare_cached(
+                "SELECT seq, next_attempt_at FROM deliveries
+                 WHERE webhook_id = ?1 AND state = 'pending' AND held = 0
+                   AND next_attempt_at IS NOT NULL
+                 ORDER BY seq LIMIT 1",
+            )?
+            .query_row([&webhook.id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+            .optional()?;
+        head.filter(|(_, due)| *due <= req.now)
+            .map(|(seq, _)| seq)
+            .into_iter()
+            .collect()
+    } else {
+        conn.prepare_cached(
+            "SELECT seq FROM deliveries
+             WHERE webhook_id = ?1 AND state = 'pending' AND held = 0 AND next_attempt_at <= ?2
+             ORDER BY next_attempt_at LIMIT ?3",
+        )?
+        .query_map(params![webhook.id, req.now, allowed], |r| r.get(0))?
+        .collect::<Result<_, _>>()?
+    };
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let seqs = serde_json::to_string(&seqs).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let query = conn.prepare_cached(concat!(
+        "UPDATE deliveries SET ",
+        lease_columns!(),
+        " WHERE seq IN (SELECT value FROM json_each(?4)) RETURNING ",
+        leased_columns!()
+    ))?;
+    let params = params![req.lease_until, req.owner, req.default_timeout, seqs];
+    all(query, params, leased_from)
+}
+
 /// An event's type, payload and trace context, as a claim needs them.
 type StoredEvent = (String, String, Option<String>);
 
-/// Leases due deliveries inside the writer's transaction. The claim walks the `deliveries_due`
-/// index in due order, so its cost does not grow with the backlog.
+/// Leases due deliveries inside the writer's transaction: first those of the ordered and
+/// rate-limited webhooks, each within what it allows now (see `store::restricted`), then any
+/// other due ones, walking the `deliveries_due` index in due order so the cost does not grow
+/// with the backlog.
 pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreResult<Vec<Claimed>> {
-    let skip = serde_json::to_string(&req.skip_webhooks)
+    let restricted = all(
+        conn.prepare_cached(&format!(
+            "SELECT {RESTRICTED_COLUMNS} FROM webhooks WHERE ordered = 1 OR rate_limit IS NOT NULL"
+        ))?,
+        [],
+        |row| Restricted::from_row(row),
+    )?;
+    let mut leased = Vec::new();
+    for webhook in &restricted {
+        let room = i64::from(req.limit) - leased.len() as i64;
+        if room <= 0 || req.skip_webhooks.contains(&webhook.id) {
+            continue;
+        }
+        let taken = claim_restricted(conn, req, webhook, room)?;
+        if webhook.rate_limit.is_some() && !taken.is_empty() {
+            let (start, count) = webhook.window_after(req.now, taken.len() as i64);
+            conn.prepare_cached(
+                "UPDATE webhooks SET rate_window_start = ?1, rate_window_count = ?2 WHERE id = ?3",
+            )?
+            .execute(params![start, count, webhook.id])?;
+        }
+        leased.extend(taken);
+    }
+    let room = i64::from(req.limit) - leased.len() as i64;
+    if room > 0 {
+        let skip = serde_json::to_string(
+            &req.skip_webhooks
+                .iter()
+                .chain(restricted.iter().map(|w| &w.id))
+                .collect::<Vec<_>>(),
+        )
         .map_err(|e| StoreError::Internal(e.to_string()))?;
-    let leased = conn
-        .prepare_cached(
-            "UPDATE deliveries SET lease_owner = ?2, lease_token = lease_token + 1,
-                 next_attempt_at = ?1 + MAX(COALESCE((SELECT timeout_ms FROM webhooks w
-                                                      WHERE w.id = deliveries.webhook_id), 0) - ?6, 0)
-             WHERE seq IN (SELECT seq FROM deliveries
-                 WHERE state = 'pending' AND held = 0 AND next_attempt_at <= ?3
-                   AND webhook_id NOT IN (SELECT value FROM json_each(?4))
-                 ORDER BY next_attempt_at LIMIT ?5)
-             RETURNING id, workspace_id, webhook_id, event_id, next_trigger, attempts, lease_token,
-                 retry_schedule, next_attempt_at",
-        )?
-        .query_map(
-            params![
-                req.lease_until,
-                req.owner,
-                req.now,
-                skip,
-                req.limit,
-                req.default_timeout
-            ],
-            |row| {
-                Ok(Leased {
-                    delivery_id: row.get(0)?,
-                    workspace_id: row.get(1)?,
-                    webhook_id: row.get(2)?,
-                    event_id: row.get(3)?,
-                    trigger: row.get(4)?,
-                    attempts: row.get(5)?,
-                    lease_token: row.get(6)?,
-                    retry_schedule: row.get(7)?,
-                    lease_until: row.get(8)?,
-                })
-            },
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
-
+        let query = conn.prepare_cached(concat!(
+            "UPDATE deliveries SET ",
+            lease_columns!(),
+            " WHERE seq IN (SELECT seq FROM deliveries
+                 WHERE state = 'pending' AND held = 0 AND next_attempt_at <= ?4
+                   AND webhook_id NOT IN (SELECT value FROM json_each(?5))
+                 ORDER BY next_attempt_at LIMIT ?6)
+             RETURNING ",
+            leased_columns!()
+        ))?;
+        let params = params![
+            req.lease_until,
+            req.owner,
+            req.default_timeout,
+            req.now,
+            skip,
+            room
+        ];
+        leased.extend(all(query, params, leased_from)?);
+    }
     if leased.is_empty() {
         return Ok(Vec::new());
     }
