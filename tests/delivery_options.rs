@@ -303,3 +303,66 @@ async fn an_ordered_webhook_retries_the_first_event_before_the_second_is_attempt
 fn chrono_millis(text: &str) -> i64 {
     speaknode_webhooks::domain::time::parse_rfc3339(text).unwrap()
 }
+
+#[tokio::test]
+async fn a_replay_delivers_last_weeks_events_to_a_new_webhook_once() {
+    let app = TestApp::start().await;
+    for agent in ["agent_7", "agent_8", "agent_7"] {
+        let mut data = session_started();
+        data["agent_id"] = json!(agent);
+        app.emit("SessionStarted", data).await;
+    }
+    let receiver = Receiver::ok().await;
+    let webhook = create(
+        &app,
+        json!({"url": receiver.url, "event_types": ["SessionStarted"],
+               "filter": {"agent_id": ["agent_7"]}}),
+    )
+    .await;
+    let path = format!(
+        "/api/v1/webhooks/{}/replay",
+        webhook["id"].as_str().unwrap()
+    );
+    let (status, body) = app
+        .post(&path, json!({"since": "2020-01-01T00:00:00Z"}))
+        .await;
+    assert_eq!(
+        (status.as_u16(), body.clone()),
+        (202, json!({"replayed": 2}))
+    );
+    app.wait_for_attempts(webhook["id"].as_str().unwrap(), 2)
+        .await;
+    let (status, body) = app
+        .post(&path, json!({"since": "2020-01-01T00:00:00Z"}))
+        .await;
+    assert_eq!(
+        (status.as_u16(), body.clone()),
+        (202, json!({"replayed": 0})),
+        "idempotent"
+    );
+    assert_eq!(receiver.received().len(), 2);
+
+    let (status, body) = app.post(&path, json!({})).await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["field"].clone()),
+        (422, json!("since"))
+    );
+    let (status, body) = app
+        .post(
+            &path,
+            json!({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["field"].clone()),
+        (422, json!("until"))
+    );
+    let (status, _) = app
+        .post(
+            "/api/v1/webhooks/wh_missing/replay",
+            json!({"since": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}

@@ -66,4 +66,5 @@ conformance!(
     a_claim_carries_the_headers_the_timeout_and_the_schedule_the_delivery_was_made_with,
     a_rate_limited_webhook_gets_its_share_per_second_and_others_are_not_held_up,
     an_ordered_webhook_offers_one_delivery_at_a_time_in_accept_order,
+    a_replay_sends_past_events_once_within_its_window_types_and_filter,
 );

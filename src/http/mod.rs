@@ -16,6 +16,7 @@ mod ops;
 mod options;
 pub mod rate_limit;
 mod recover;
+mod replay;
 mod views;
 mod webhooks;
 
@@ -108,6 +109,7 @@ pub fn api_routes() -> Vec<Route> {
             history::retry,
         ),
         route(M::POST, "/api/v1/webhooks/{id}/recover", recover::recover),
+        route(M::POST, "/api/v1/webhooks/{id}/replay", replay::replay),
         route(M::POST, "/api/v1/events", events::create),
         route(M::GET, "/api/v1/events", events::list),
         route(M::GET, "/api/v1/events/{id}", events::get),

@@ -16,7 +16,7 @@ use super::error::responses::{
     AdminNotFound, BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited, Unauthorized,
     Unavailable, Unprocessable, UnsupportedMediaType,
 };
-use super::{admin, docs, events, history, ops, recover, webhooks};
+use super::{admin, docs, events, history, ops, recover, replay, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,7 +32,7 @@ use super::{admin, docs, events, history, ops, recover, webhooks};
     paths(
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
         webhooks::secret, webhooks::rotate, history::test_send,
-        history::list, history::get, history::retry, recover::recover,
+        history::list, history::get, history::retry, recover::recover, replay::replay,
         events::create, events::list, events::get, events::event_types,
         admin::create_event_type, admin::create_workspace, admin::list_workspaces,
         admin::create_api_key, admin::revoke_api_key,

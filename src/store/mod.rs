@@ -215,6 +215,11 @@ pub trait Store: Send + Sync + 'static {
         since: Millis,
         now: Millis,
     ) -> StoreResult<Option<u64>>;
+    /// Replays the workspace's events created in `[since, until]` to the webhook: one new
+    /// delivery (due now, trigger `scheduled`) for every event of its types that passes its
+    /// filter and has no delivery to it yet, so a second call replays nothing new. Works through
+    /// the events a chunk at a time; `None` when the workspace has no such webhook.
+    async fn replay(&self, replay: &Replay) -> StoreResult<Option<u64>>;
     /// Makes the attempt's delivery due now for one more attempt (trigger `manual`).
     async fn retry_delivery(
         &self,

@@ -345,3 +345,17 @@ pub struct QueueStats {
     pub oldest_due_age_ms: i64,
     pub webhooks_disabled: u64,
 }
+
+/// A replay of past events to a webhook (see `Store::replay`).
+#[derive(Debug, Clone)]
+pub struct Replay {
+    pub workspace_id: String,
+    pub webhook_id: String,
+    pub since: Millis,
+    pub until: Millis,
+    pub now: Millis,
+}
+
+/// Events a replay reads and writes in one transaction, so a backlog of any size is never held
+/// in memory at once and the writer is never held for long.
+pub const REPLAY_CHUNK: i64 = 500;

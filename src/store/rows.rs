@@ -401,3 +401,36 @@ pub fn open_secret(
         )
         .ok()
 }
+
+/// An event a replay chunk read: `seq, id, event_type, payload`.
+pub struct ReplayCandidate {
+    pub seq: i64,
+    pub id: String,
+    pub event_type: String,
+    pub payload: String,
+}
+
+impl ReplayCandidate {
+    pub fn from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(Self {
+            seq: row.int("seq")?,
+            id: row.text("id")?,
+            event_type: row.text("event_type")?,
+            payload: row.text("payload")?,
+        })
+    }
+}
+
+/// The events of one replay chunk that go to the webhook (it subscribes to the type and its
+/// filter passes), with the last `seq` read: the next chunk starts after it.
+pub fn replayed(
+    candidates: &[ReplayCandidate],
+    webhook: &Subscriber,
+) -> (Vec<String>, Option<i64>) {
+    let events = candidates
+        .iter()
+        .filter(|e| webhook.wants(&e.event_type, &mut EventData::new(&e.payload)))
+        .map(|e| e.id.clone())
+        .collect();
+    (events, candidates.last().map(|e| e.seq))
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use speaknode_webhooks::domain::attempt::Trigger;
 use speaknode_webhooks::domain::delivery_options::{
     DeliveryOptions, Headers, WebhookTimeout, parse_retry_schedule,
 };
@@ -339,4 +340,74 @@ pub async fn an_ordered_webhook_offers_one_delivery_at_a_time_in_accept_order(
         .unwrap();
     let third = mine(store.claim_due(&claim_at(retry_at, 100)).await.unwrap());
     assert_eq!(third[0].event_id, events[2]);
+}
+
+pub async fn a_replay_sends_past_events_once_within_its_window_types_and_filter(
+    store: Arc<dyn Store>,
+) {
+    let ws = workspace(&*store).await;
+    // 1,234 events cross two chunk boundaries; every third is from agent_1.
+    let mut expected = 0;
+    for i in 0..1_234 {
+        let agent = if i % 3 == 0 { "agent_1" } else { "agent_2" };
+        let mut event = event_with_data(&ws, json!({"agent_id": agent}));
+        event.created_at = T0 + i;
+        ingest(&*store, &event).await;
+        expected += u64::from(agent == "agent_1" && i >= 100);
+    }
+    ingest(&*store, &new_event(&ws, "ConversationComplete", T0 + 50)).await;
+    let hook = webhook_with(
+        &*store,
+        &ws,
+        options(json!({"filter": {"agent_id": ["agent_1"]}})),
+    )
+    .await;
+    let replay = Replay {
+        workspace_id: ws.clone(),
+        webhook_id: hook.id.clone(),
+        since: T0 + 100,
+        until: T0 + 10_000,
+        now: T0 + 20_000,
+    };
+    assert_eq!(store.replay(&replay).await.unwrap(), Some(expected));
+    assert_eq!(
+        store.replay(&replay).await.unwrap(),
+        Some(0),
+        "nothing new the second time"
+    );
+    let wider = Replay {
+        since: T0,
+        ..replay.clone()
+    };
+    assert_eq!(
+        store.replay(&wider).await.unwrap(),
+        Some(34),
+        "only the 34 before the window"
+    );
+
+    let claims = store
+        .claim_due(&claim_at(T0 + 20_000, 2_000))
+        .await
+        .unwrap();
+    assert_eq!(claims.len() as u64, expected + 34);
+    assert!(
+        claims
+            .iter()
+            .all(|c| c.webhook_id == hook.id && c.trigger == Trigger::Scheduled)
+    );
+    let elsewhere = Replay {
+        webhook_id: "wh_missing".into(),
+        ..replay.clone()
+    };
+    assert_eq!(store.replay(&elsewhere).await.unwrap(), None);
+    let other_ws = workspace(&*store).await;
+    let foreign = Replay {
+        workspace_id: other_ws,
+        ..replay
+    };
+    assert_eq!(
+        store.replay(&foreign).await.unwrap(),
+        None,
+        "another workspace's webhook"
+    );
 }

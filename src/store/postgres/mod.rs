@@ -11,6 +11,7 @@ mod events;
 mod history;
 mod queue;
 mod record;
+mod replay;
 mod retention;
 mod stats;
 mod webhooks;
@@ -505,6 +506,10 @@ impl Store for PgStore {
 
     async fn insert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<bool> {
         admin::insert_event_type(self, def, now).await
+    }
+
+    async fn replay(&self, replay: &Replay) -> StoreResult<Option<u64>> {
+        replay::replay(self, replay).await
     }
 
     async fn requeue_failed(

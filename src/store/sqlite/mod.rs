@@ -14,6 +14,7 @@ mod history;
 mod migrate;
 mod queue;
 mod readers;
+mod replay;
 mod retention;
 mod rows;
 mod stats;
@@ -497,6 +498,25 @@ impl Store for SqliteStore {
         let (workspace_id, webhook_id) = (workspace_id.to_string(), webhook_id.to_string());
         self.write(move |conn| admin::requeue_failed(conn, &workspace_id, &webhook_id, since, now))
             .await
+    }
+
+    async fn replay(&self, replay: &Replay) -> StoreResult<Option<u64>> {
+        let mut replayed = 0;
+        let mut after = 0;
+        loop {
+            let job = replay.clone();
+            let Some((made, next)) = self
+                .write(move |conn| replay::chunk(conn, &job, after))
+                .await?
+            else {
+                return Ok(None);
+            };
+            replayed += made;
+            match next {
+                Some(seq) => after = seq,
+                None => return Ok(Some(replayed)),
+            }
+        }
     }
 
     async fn prune(&self, cutoff: Millis, limit: u32) -> StoreResult<u64> {
