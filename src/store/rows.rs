@@ -302,7 +302,8 @@ pub fn page<R: Columns, T>(
 /// decides whether an event goes to it, and the retry schedule its delivery keeps.
 pub struct Subscriber {
     pub id: String,
-    event_types: Vec<String>,
+    /// `None` when the query already kept only the webhooks subscribed to the event's type.
+    event_types: Option<Vec<String>>,
     filter: Option<Filter>,
     pub retry_schedule: Option<String>,
 }
@@ -310,8 +311,17 @@ pub struct Subscriber {
 impl Subscriber {
     pub fn from_row(row: &impl Columns) -> StoreResult<Self> {
         Ok(Self {
+            event_types: Some(json(&row.text("event_types")?)?),
+            ..Self::subscribed_from_row(row)?
+        })
+    }
+
+    /// From a row of a query that kept only the webhooks subscribed to the event's type (the
+    /// columns `id, filter, retry_schedule`).
+    pub fn subscribed_from_row(row: &impl Columns) -> StoreResult<Self> {
+        Ok(Self {
             id: row.text("id")?,
-            event_types: json(&row.text("event_types")?)?,
+            event_types: None,
             filter: row
                 .opt_text("filter")?
                 .map(|f| Filter::from_stored(&f).ok_or_else(|| corrupt("filter", &f)))
@@ -323,7 +333,9 @@ impl Subscriber {
     /// Whether the event goes to this webhook: it subscribes to the type and, when it has a
     /// filter, the event's data passes it.
     pub fn wants(&self, event_type: &str, data: &mut EventData<'_>) -> bool {
-        self.event_types.iter().any(|t| t == event_type)
+        self.event_types
+            .as_ref()
+            .is_none_or(|types| types.iter().any(|t| t == event_type))
             && self
                 .filter
                 .as_ref()

@@ -38,13 +38,13 @@ pub fn ingest(conn: &Connection, event: &NewEvent) -> StoreResult<Ingested> {
 
     let candidates = all(
         conn.prepare_cached(
-            "SELECT id, event_types, filter, retry_schedule FROM webhooks
+            "SELECT id, filter, retry_schedule FROM webhooks
              WHERE workspace_id = ?1 AND enabled = 1
                AND EXISTS (SELECT 1 FROM json_each(webhooks.event_types) WHERE value = ?2)
              ORDER BY seq",
         )?,
         params![event.workspace_id, event.event_type],
-        |row| Subscriber::from_row(row),
+        |row| Subscriber::subscribed_from_row(row),
     )?;
     let mut data = EventData::new(&event.payload);
     let routed: Vec<Subscriber> = candidates
