@@ -6,8 +6,10 @@ use axum::body::Body;
 
 use super::{PageError, PageResult};
 
-/// The largest form the dashboard accepts; its biggest field is a 2048-character URL.
-const MAX_FORM_BYTES: usize = 64 * 1024;
+/// The largest form the dashboard accepts. The webhook form's biggest part is its headers: 20
+/// values of up to 1000 characters, up to 9 bytes each once percent-encoded (a 3-byte character),
+/// about 180 KB at worst.
+const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// The fields of an `application/x-www-form-urlencoded` body.
 #[derive(Debug, Default)]

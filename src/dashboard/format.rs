@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 
+use crate::config::Config;
 use crate::domain::time::{Millis, from_millis};
 
 /// `2026-11-26 17:03:44 UTC`: the dashboard shows times in UTC, like the API.
@@ -32,6 +33,37 @@ pub fn duration(ms: i64) -> String {
     } else {
         format!("{:.1} s", ms as f64 / 1000.0)
     }
+}
+
+/// A header value as the webhook page shows it: the first 4 characters, then dots, so a user can
+/// tell values apart without the page giving away a token. Values of 8 characters or fewer show
+/// only dots: their first 4 would be half of them or more.
+pub fn masked(value: &str) -> String {
+    const SHOWN: usize = 4;
+    const DOTS: &str = "••••";
+    if value.chars().count() <= 2 * SHOWN {
+        return DOTS.to_string();
+    }
+    let start: String = value.chars().take(SHOWN).collect();
+    format!("{start}{DOTS}")
+}
+
+/// `SPEAKNODE_DELIVERY_TIMEOUT`, e.g. `5s`: what a webhook without its own timeout gets.
+pub fn service_timeout(config: &Config) -> String {
+    humantime::format_duration(config.delivery_timeout).to_string()
+}
+
+/// `SPEAKNODE_RETRY_SCHEDULE`, e.g. `5s, 5m, 30m`: what a webhook without its own schedule gets.
+pub fn service_schedule(config: &Config) -> String {
+    schedule(&config.retry_schedule)
+}
+
+/// A retry schedule as a page shows it.
+pub fn schedule(schedule: &crate::domain::retry::RetrySchedule) -> String {
+    if schedule.delays().is_empty() {
+        return "only one attempt".to_string();
+    }
+    schedule.to_text().replace(',', ", ")
 }
 
 /// What an attempt's outcome reads as (`200`, `500`, `timeout`) and its colour: `ok` for a 2xx,
@@ -131,6 +163,14 @@ pub fn pretty_value(value: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_show_their_first_4_characters_only_when_long_enough() {
+        assert_eq!(masked("Bearer gateway-token"), "Bear••••");
+        assert_eq!(masked("éééééééééé"), "éééé••••");
+        assert_eq!(masked("12345678"), "••••");
+        assert_eq!(masked(""), "••••");
+    }
 
     #[test]
     fn json_is_indented_in_its_own_key_order() {

@@ -3,17 +3,19 @@
 //! webhook's Request History. Every page is an askama template ending in `.html`, so everything
 //! it shows is escaped; the stylesheet and the small script are compiled into the binary, so no
 //! request ever leaves the service. The core flows are plain links and forms and work without
-//! JavaScript; the script only adds Copy, and refreshes the history while deliveries are pending.
+//! JavaScript; the script only adds Copy and the form's "Add header" and "Add filter path"
+//! buttons, and refreshes the history while deliveries are pending.
 //!
-//! Modules: `session` (sign-in, sessions, CSRF), `webhooks` (list and forms), `page` (one
-//! webhook: settings, secret, test sends), `history` (Request History and retries),
-//! `event_types`, `format` (how values read on a page) and `throttle` (failed sign-ins per
+//! Modules: `session` (sign-in, sessions, CSRF), `webhooks` (list and forms), `options_form`
+//! (the delivery options in the form), `page` (one webhook: settings and options, secret, test
+//! sends), `history` (Request History and retries), `event_types`, `format` (how values read on a page) and `throttle` (failed sign-ins per
 //! client address).
 
 mod event_types;
 mod form;
 pub(crate) mod format;
 mod history;
+mod options_form;
 mod page;
 mod session;
 mod throttle;

@@ -1,4 +1,4 @@
-//! One webhook's page: its settings, the Enabled toggle, the Webhook Secret (masked; Reveal,
+//! One webhook's page: its settings and delivery options, the Enabled toggle, the Webhook Secret (masked; Reveal,
 //! Copy, Rotate), Send test event, Delivery stats of the last 24 h, and the Request History.
 //! Test sends and rotations call the same functions as the API routes.
 
@@ -12,11 +12,14 @@ use serde_json::{Value, json};
 use super::form::Fields;
 use super::format::{self, notice};
 use super::history::{self, History};
+use super::options_form::values_text;
 use super::session::{Layout, Posted, SignedIn};
+use super::webhooks::RATE_AND_ORDER_READY;
 use super::{PageError, PageResult, render};
+use crate::config::Config;
 use crate::domain::webhook::Secret;
 use crate::http::{AppState, rotate_secret, send_test_event};
-use crate::store::{DeliveryStats, Webhook};
+use crate::store::{DeliveryOptions, DeliveryStats, Webhook};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -52,11 +55,64 @@ impl Stats {
     }
 }
 
+/// The delivery options as the Settings card shows them.
+pub struct OptionsView {
+    /// (name, value masked by [`format::masked`]): values are often tokens.
+    pub headers: Vec<(String, String)>,
+    /// (dotted path, its values as the form spells them); `None`: every event of its types.
+    pub filter: Option<Vec<(String, String)>>,
+    pub timeout: String,
+    pub retry_schedule: String,
+    /// Shown only when the engine enforces them, as in the form.
+    pub rate_and_order: bool,
+    pub rate_limit: String,
+    pub ordered: bool,
+}
+
+impl OptionsView {
+    fn new(options: &DeliveryOptions, config: &Config) -> Self {
+        let service = |setting: String| format!("service setting ({setting})");
+        Self {
+            headers: options
+                .headers
+                .iter()
+                .map(|(name, value)| (name.to_owned(), format::masked(value)))
+                .collect(),
+            // A filter of no paths passes every event, like no filter.
+            filter: options
+                .filter
+                .as_ref()
+                .filter(|f| !f.rules().is_empty())
+                .map(|filter| {
+                    let rules = filter.rules().iter();
+                    rules
+                        .map(|rule| (rule.path.clone(), values_text(&rule.values)))
+                        .collect()
+                }),
+            timeout: options.timeout.map_or_else(
+                || service(format::service_timeout(config)),
+                |t| humantime::format_duration(t.duration()).to_string(),
+            ),
+            retry_schedule: options.retry_schedule.as_ref().map_or_else(
+                || service(format::service_schedule(config)),
+                format::schedule,
+            ),
+            rate_and_order: RATE_AND_ORDER_READY,
+            rate_limit: options.rate_limit.map_or_else(
+                || "none".to_string(),
+                |r| format!("{} attempts per second", r.per_second()),
+            ),
+            ordered: options.ordered,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "webhook.html")]
 struct WebhookPage {
     layout: Layout,
     w: Webhook,
+    options: OptionsView,
     created: String,
     updated: String,
     secret: Option<String>,
@@ -89,6 +145,7 @@ pub async fn show(
         layout: me.layout("webhooks", notice(query.get("notice"))),
         created: format::time(w.created_at),
         updated: format::time(w.updated_at),
+        options: OptionsView::new(&w.options, &state.config),
         w,
         secret,
         stats: Stats::new(counts),

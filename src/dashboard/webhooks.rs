@@ -1,7 +1,8 @@
 //! The Webhooks list, the create and edit form, and the actions that change a webhook as a whole
 //! (enable or disable, delete). The form checks its fields with exactly the API's rules (the
 //! same domain functions and the same private-target setting) but reports every field at fault
-//! at once, beside the field, keeping what was typed.
+//! at once, beside the field, keeping what was typed. The delivery options part of the form is
+//! read and checked in `options_form`.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -10,14 +11,20 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::form::Fields;
 use super::format::{self, notice};
+use super::options_form::{OptionsDraft, OptionsErrors};
 use super::session::{Layout, Posted, SignedIn};
 use super::{PageError, PageResult, render};
 use crate::domain::ids;
 use crate::domain::webhook::{Secret, WebhookUrl, check_description, check_event_types};
 use crate::http::AppState;
-use crate::store::{NewWebhook, PageRequest, Webhook, WebhookPatch};
+use crate::store::{DeliveryOptions, NewWebhook, OptionsPatch, PageRequest, Webhook, WebhookPatch};
 
 const PAGE_SIZE: u32 = 50;
+
+/// Whether the delivery engine enforces a webhook's `rate_limit` and `ordered` yet. Until it
+/// does, the form and the webhook page hide both and the form never sends them, so no one sets
+/// an option that would silently do nothing.
+pub(super) const RATE_AND_ORDER_READY: bool = false;
 
 /// One line of the list.
 struct Row {
@@ -81,6 +88,7 @@ pub struct Draft {
     description: String,
     event_types: Vec<String>,
     enabled: bool,
+    options: OptionsDraft,
 }
 
 impl Draft {
@@ -91,6 +99,7 @@ impl Draft {
             event_types: fields.all("event_types"),
             // An unchecked checkbox sends nothing.
             enabled: fields.get("enabled").is_some(),
+            options: OptionsDraft::from_fields(fields),
         }
     }
 }
@@ -101,16 +110,21 @@ pub struct Errors {
     url: Option<String>,
     description: Option<String>,
     event_types: Option<String>,
+    options: OptionsErrors,
 }
 
 impl Errors {
     fn any(&self) -> bool {
-        self.url.is_some() || self.description.is_some() || self.event_types.is_some()
+        self.url.is_some()
+            || self.description.is_some()
+            || self.event_types.is_some()
+            || self.options.any()
     }
 }
 
-/// Checks the draft with the API's rules; the URL comes back parsed when all is well.
-async fn validate(state: &AppState, draft: &Draft) -> Result<WebhookUrl, Errors> {
+/// Checks the draft with the API's rules; the URL and the options come back parsed when all is
+/// well.
+async fn validate(state: &AppState, draft: &Draft) -> Result<(WebhookUrl, OptionsPatch), Errors> {
     let sentence = |label: &str, message: &str| format!("{label} {message}.");
     let mut errors = Errors::default();
     let url = if draft.url.trim().is_empty() {
@@ -136,8 +150,13 @@ async fn validate(state: &AppState, draft: &Draft) -> Result<WebhookUrl, Errors>
     {
         errors.url = Some(sentence("URL", e.message.trim_start_matches("url ")));
     }
-    match url {
-        Some(url) if !errors.any() => Ok(url),
+    let options = draft
+        .options
+        .parse(RATE_AND_ORDER_READY)
+        .map_err(|e| errors.options = *e)
+        .ok();
+    match (url, options) {
+        (Some(url), Some(options)) if !errors.any() => Ok((url, options)),
         _ => Err(errors),
     }
 }
@@ -159,6 +178,10 @@ struct FormPage {
     draft: Draft,
     types: Vec<TypeOption>,
     errors: Errors,
+    rate_and_order: bool,
+    /// The service's timeout and retry schedule, which empty boxes stand for.
+    service_timeout: String,
+    service_schedule: String,
 }
 
 fn form_page(
@@ -186,6 +209,10 @@ fn form_page(
             format!("/webhooks/{id}"),
         ),
     };
+    let draft = Draft {
+        options: draft.options.with_blank_rows(),
+        ..draft
+    };
     FormPage {
         layout: me.layout("webhooks", None),
         title,
@@ -194,6 +221,9 @@ fn form_page(
         draft,
         types,
         errors,
+        rate_and_order: RATE_AND_ORDER_READY,
+        service_timeout: format::service_timeout(&state.config),
+        service_schedule: format::service_schedule(&state.config),
     }
 }
 
@@ -203,6 +233,7 @@ pub async fn new(State(state): State<AppState>, me: SignedIn) -> Response {
         description: String::new(),
         event_types: Vec::new(),
         enabled: true,
+        options: OptionsDraft::default(),
     };
     let page = form_page(&state, &me, None, draft, Errors::default());
     render(StatusCode::OK, &page)
@@ -224,8 +255,8 @@ fn rejected(
 pub async fn create(State(state): State<AppState>, posted: Posted) -> PageResult<Response> {
     let Posted { me, fields } = posted;
     let draft = Draft::from_fields(&fields);
-    let url = match validate(&state, &draft).await {
-        Ok(url) => url,
+    let (url, options) = match validate(&state, &draft).await {
+        Ok(valid) => valid,
         Err(errors) => return Ok(rejected(&state, &me, None, draft, errors)),
     };
     let created = state
@@ -238,7 +269,7 @@ pub async fn create(State(state): State<AppState>, posted: Posted) -> PageResult
             event_types: draft.event_types,
             enabled: draft.enabled,
             secret: Secret::generate(),
-            options: Default::default(),
+            options: options.apply(&DeliveryOptions::default()),
             now: state.clock.now(),
         })
         .await?;
@@ -260,6 +291,7 @@ pub async fn edit(
         description: webhook.description,
         event_types: webhook.event_types,
         enabled: webhook.enabled,
+        options: OptionsDraft::from_options(&webhook.options),
     };
     let page = form_page(&state, &me, Some(&id), draft, Errors::default());
     Ok(render(StatusCode::OK, &page))
@@ -276,8 +308,8 @@ pub async fn update(
         return Err(PageError::NotFound);
     }
     let draft = Draft::from_fields(&fields);
-    let url = match validate(&state, &draft).await {
-        Ok(url) => url,
+    let (url, options) = match validate(&state, &draft).await {
+        Ok(valid) => valid,
         Err(errors) => return Ok(rejected(&state, &me, Some(&id), draft, errors)),
     };
     let patch = WebhookPatch {
@@ -285,7 +317,7 @@ pub async fn update(
         description: Some(draft.description),
         event_types: Some(draft.event_types),
         enabled: Some(draft.enabled),
-        options: Default::default(),
+        options,
     };
     patch_webhook(&state, &me, &id, &patch).await?;
     Ok(Redirect::to(&format!("/webhooks/{id}?notice=saved")).into_response())

@@ -163,6 +163,42 @@ async function createWebhook(page) {
   return id;
 }
 
+/// A second webhook, made through the form with a filter and headers (one in a row added by the
+/// "Add header" button), then removed so the rest of the journey sees only the first.
+async function deliveryOptions(page) {
+  step("a webhook with a filter and headers through the form, shown on its page");
+  await page.getByRole("link", { name: "+ Create Webhook" }).first().click();
+  await page.getByLabel("URL").fill(RECEIVER_URL + "/filtered");
+  await page.getByLabel("SessionStarted").check();
+  await page.getByLabel("Header 1 name").fill("Authorization");
+  await page.getByLabel("Header 1 value").fill("Bearer journey-token");
+  await page.getByRole("button", { name: "Add header" }).click();
+  check(await page.getByLabel("Header 3 name").isVisible(), "Add header adds a third row");
+  await page.getByLabel("Header 3 name").fill("X-Tenant");
+  await page.getByLabel("Header 3 value").fill("acme");
+  await page.getByLabel("Filter 1 path").fill("agent_id");
+  await page.getByLabel("Filter 1 values").fill("agent_7");
+  await page.getByLabel("Timeout").fill("10s");
+  await shot(page, "create-form-options");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("status").filter({ hasText: "Webhook created." }).waitFor();
+  const id = new URL(page.url()).pathname.split("/")[2];
+  const headers = await page.locator("#option-headers").textContent();
+  check(headers.includes("Authorization") && headers.includes("Bear••••"), `headers read: ${headers}`);
+  check(headers.includes("X-Tenant"), `the added row's header is there: ${headers}`);
+  check(!(await page.content()).includes("journey-token"), "header values are shown masked");
+  const filter = await page.locator("#option-filter").textContent();
+  check(filter.includes("agent_id") && filter.includes("agent_7"), `filter reads: ${filter}`);
+  check((await page.locator("#option-timeout").textContent()).includes("10s"), "the timeout is shown");
+  const webhook = await api("GET", `/api/v1/webhooks/${id}`);
+  check(JSON.stringify(webhook.filter) === '{"agent_id":["agent_7"]}', `filter: ${JSON.stringify(webhook.filter)}`);
+  check(webhook.headers.Authorization === "Bearer journey-token" && webhook.headers["X-Tenant"] === "acme",
+    `headers: ${JSON.stringify(webhook.headers)}`);
+  await shot(page, "webhook-options");
+  await api("DELETE", `/api/v1/webhooks/${id}`);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Webhooks" }).click();
+}
+
 async function deliveries(page, id) {
   step("an event emitted through the API shows as a 200 row");
   await emit("sess_journey_ok");
@@ -374,6 +410,7 @@ async function main() {
   try {
     await signIn(page);
     const id = await createWebhook(page);
+    await deliveryOptions(page);
     await deliveries(page, id);
     await retryAndRefresh(page, id);
     await filters(page);

@@ -67,6 +67,24 @@ impl Page {
         )
     }
 
+    /// The element that starts with `marker` (e.g. `id="option-filter"`) up to the next tag that
+    /// closes one like it: enough to look inside one `<dd>` or `<div>` of a page.
+    pub fn section(&self, marker: &str) -> &str {
+        let start = self
+            .body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no {marker}"));
+        let tag = self.body[..start].rfind('<').unwrap();
+        let name: String = self.body[tag + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let end = self.body[start..]
+            .find(&format!("</{name}>"))
+            .map_or(self.body.len(), |e| start + e);
+        &self.body[start..end]
+    }
+
     /// How many times `needle` occurs in the body.
     pub fn count(&self, needle: &str) -> usize {
         self.body.matches(needle).count()

@@ -1,5 +1,7 @@
 // SpeakNode Webhooks dashboard: small enhancements over pages that work without script.
 // - Copy puts the webhook secret on the clipboard.
+// - "Add header" and "Add filter path" add a blank row to the form (the form already has a few
+//   blank rows, so without script a user saves and edits again to get more).
 // - While deliveries are pending, the Request History and the stats refresh every 2 s, keeping
 //   open rows open.
 // Failures are shown on the page or ignored, never thrown: the page must stay usable.
@@ -25,6 +27,37 @@ function setUpCopy() {
       } catch (_) {
         if (status) status.textContent = "Could not copy; use Reveal instead.";
       }
+    });
+  }
+}
+
+// A blank copy of the list's last row, its ids and labels numbered for its new place.
+function blankRow(list) {
+  const row = list.lastElementChild.cloneNode(true);
+  const index = list.children.length;
+  row.classList.remove("invalid");
+  for (const error of row.querySelectorAll(".field-error")) error.remove();
+  for (const input of row.querySelectorAll("input")) {
+    input.value = "";
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
+    input.removeAttribute("autofocus");
+    input.id = input.id.replace(/\d+$/, String(index));
+    const label = input.getAttribute("aria-label");
+    if (label) input.setAttribute("aria-label", label.replace(/\d+/, String(index + 1)));
+  }
+  return row;
+}
+
+function setUpAddRow() {
+  for (const button of document.querySelectorAll("[data-add-row]")) {
+    const list = document.querySelector(`[data-rows="${button.dataset.addRow}"]`);
+    if (!list || !list.lastElementChild) continue;
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const row = blankRow(list);
+      list.append(row);
+      row.querySelector("input").focus();
     });
   }
 }
@@ -79,4 +112,5 @@ function keepRefreshing() {
 }
 
 setUpCopy();
+setUpAddRow();
 keepRefreshing();
