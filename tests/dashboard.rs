@@ -478,7 +478,6 @@ async fn the_timeout_is_edited_through_the_form_and_the_headers_are_kept() {
             ("header_name", "X-Tenant".into()),
             ("header_value", "acme".into()),
             ("timeout", timeout.into()),
-            // Hidden until the engine enforces them: the dashboard must not send them.
             ("rate_limit", "5".into()),
             ("ordered", "on".into()),
         ]
@@ -509,12 +508,15 @@ async fn the_timeout_is_edited_through_the_form_and_the_headers_are_kept() {
     assert_eq!(webhook["headers"], json!({"X-Tenant": "acme"}));
     assert_eq!(
         (&webhook["rate_limit"], &webhook["ordered"]),
-        (&json!(null), &json!(false)),
-        "rate limit and ordering are not sent yet"
+        (&json!(5), &json!(true)),
+        "the rate limit and ordering from the form"
     );
     let page = visitor.get(&format!("/webhooks/{id}")).await;
     assert!(page.section("id=\"option-timeout\"").contains("20s"));
-    assert!(!page.body.contains("Rate limit") && !page.body.contains("option-ordered"));
+    assert!(page.section("id=\"option-rate-limit\"").contains('5'));
+    assert!(page.section("id=\"option-ordered\"").contains("Yes"));
     let form = visitor.get(&format!("/webhooks/{id}/edit")).await;
-    assert!(!form.body.contains("name=\"rate_limit\"") && !form.body.contains("name=\"ordered\""));
+    assert!(
+        form.body.contains("name=\"rate_limit\"") && form.body.contains("name=\"ordered\" checked")
+    );
 }

@@ -88,6 +88,12 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "rotated" => "Secret rotated. The previous secret keeps signing deliveries for 24 hours.",
         "test_sent" => "Test event sent. Its attempt is at the top of the Request History.",
         "retried" => "Retry queued. The new attempt will appear at the top of the Request History.",
+        "replayed" => {
+            "Replay queued: the window's events this webhook had not had yet are being delivered; they appear in the Request History."
+        }
+        "replayed_none" => {
+            "Nothing to replay: this webhook already has every event of that window it would get."
+        }
         _ => return None,
     })
 }

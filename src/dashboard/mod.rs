@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/{id}/secret", get(page::secret))
         .route("/webhooks/{id}/secret/rotate", post(page::rotate))
         .route("/webhooks/{id}/test", post(page::test_send))
+        .route("/webhooks/{id}/replay", post(page::replay))
         .route(
             "/webhooks/{id}/attempts/{attempt_id}/retry",
             post(history::retry),

@@ -208,17 +208,14 @@ impl OptionsDraft {
         self
     }
 
-    /// The options as the API would take them, or every input at fault. Without
-    /// `rate_and_order` the patch leaves the rate limit and ordering as they are.
-    pub fn parse(&self, rate_and_order: bool) -> Result<OptionsPatch, Box<OptionsErrors>> {
+    /// The options as the API would take them, or every input at fault.
+    pub fn parse(&self) -> Result<OptionsPatch, Box<OptionsErrors>> {
         let mut errors = OptionsErrors::default();
         let headers = self.parse_headers(&mut errors);
         let filter = self.parse_filter(&mut errors);
         let timeout = self.parse_timeout(&mut errors);
         let retry_schedule = self.parse_retry_schedule(&mut errors);
-        let rate_limit = rate_and_order
-            .then(|| self.parse_rate_limit(&mut errors))
-            .flatten();
+        let rate_limit = self.parse_rate_limit(&mut errors);
         if errors.any() {
             return Err(Box::new(errors));
         }
@@ -228,7 +225,7 @@ impl OptionsDraft {
             timeout,
             retry_schedule,
             rate_limit,
-            ordered: rate_and_order.then_some(self.ordered),
+            ordered: Some(self.ordered),
         })
     }
 
@@ -486,42 +483,31 @@ mod tests {
             ("rate_limit", "5"),
             ("ordered", "on"),
         ]);
-        let patch = form.parse(false).ok().expect("valid");
+        let patch = form.parse().ok().expect("valid");
         let options = patch.apply(&DeliveryOptions::default());
         let read = serde_json::to_value(&options).expect("serializes");
         assert_eq!(
             read,
             json!({"headers": {"Authorization": "Bearer t"},
-                   "filter": {"agent_id": ["agent_7", "agent_9"]}, "rate_limit": null,
-                   "ordered": false, "timeout": "10s", "retry_schedule": "5s,5m"})
+                   "filter": {"agent_id": ["agent_7", "agent_9"]}, "rate_limit": 5,
+                   "ordered": true, "timeout": "10s", "retry_schedule": "5s,5m"})
         );
-        assert!(patch.rate_limit.is_none() && patch.ordered.is_none());
-        let ready = form.parse(true).ok().expect("valid");
-        assert_eq!(ready.ordered, Some(true));
         assert_eq!(
-            ready.rate_limit.flatten().map(RateLimit::per_second),
+            patch.rate_limit.flatten().map(RateLimit::per_second),
             Some(5)
         );
     }
 
     #[test]
     fn an_empty_form_sets_nothing_and_one_attempt_is_the_empty_schedule() {
-        let patch = draft(&[]).parse(true).ok().expect("valid");
+        let patch = draft(&[]).parse().ok().expect("valid");
         let options = patch.apply(&DeliveryOptions::default());
         assert_eq!(options, DeliveryOptions::default());
-        let once = draft(&[("one_attempt", "on")])
-            .parse(false)
-            .ok()
-            .expect("ok");
+        let once = draft(&[("one_attempt", "on")]).parse().ok().expect("ok");
         let schedule = once.retry_schedule.flatten().expect("a schedule");
         assert_eq!(schedule.max_attempts(), 1);
         let both = draft(&[("one_attempt", "on"), ("retry_schedule", "5s")]);
-        assert!(
-            both.parse(false)
-                .expect_err("refused")
-                .retry_schedule
-                .is_some()
-        );
+        assert!(both.parse().expect_err("refused").retry_schedule.is_some());
     }
 
     #[test]
@@ -542,7 +528,7 @@ mod tests {
             ("timeout", "2m"),
             ("retry_schedule", "8d"),
         ]);
-        let errors = form.parse(false).expect_err("refused");
+        let errors = form.parse().expect_err("refused");
         assert!(errors.header_row(&0).is_none());
         assert_eq!(
             errors.header_row(&1).map(String::as_str),
@@ -580,7 +566,7 @@ mod tests {
             pairs.push(("header_name", name.as_str()));
             pairs.push(("header_value", "v"));
         }
-        let errors = draft(&pairs).parse(false).expect_err("refused");
+        let errors = draft(&pairs).parse().expect_err("refused");
         assert!(errors.headers.expect("too many").contains("at most 20"));
     }
 
@@ -592,7 +578,7 @@ mod tests {
         let options = DeliveryOptions::from_body(body.as_object().expect("object")).expect("ok");
         let form = OptionsDraft::from_options(&options);
         assert!(form.one_attempt && form.retry_schedule.is_empty());
-        let again = form.parse(true).ok().expect("valid");
+        let again = form.parse().ok().expect("valid");
         assert_eq!(again.apply(&DeliveryOptions::default()), options);
     }
 }

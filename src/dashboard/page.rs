@@ -14,11 +14,10 @@ use super::format::{self, notice};
 use super::history::{self, History};
 use super::options_form::values_text;
 use super::session::{Layout, Posted, SignedIn};
-use super::webhooks::RATE_AND_ORDER_READY;
 use super::{PageError, PageResult, render};
 use crate::config::Config;
 use crate::domain::webhook::Secret;
-use crate::http::{AppState, rotate_secret, send_test_event};
+use crate::http::{ApiError, AppState, rotate_secret, send_test_event};
 use crate::store::{DeliveryOptions, DeliveryStats, Webhook};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -63,8 +62,6 @@ pub struct OptionsView {
     pub filter: Option<Vec<(String, String)>>,
     pub timeout: String,
     pub retry_schedule: String,
-    /// Shown only when the engine enforces them, as in the form.
-    pub rate_and_order: bool,
     pub rate_limit: String,
     pub ordered: bool,
 }
@@ -97,7 +94,6 @@ impl OptionsView {
                 || service(format::service_schedule(config)),
                 format::schedule,
             ),
-            rate_and_order: RATE_AND_ORDER_READY,
             rate_limit: options.rate_limit.map_or_else(
                 || "none".to_string(),
                 |r| format!("{} attempts per second", r.per_second()),
@@ -201,6 +197,51 @@ pub async fn test_send(
     send_test_event(&state, me.workspace_id, id.clone(), event_type).await?;
     let to = format!("/webhooks/{id}?notice=test_sent#history");
     Ok(Redirect::to(&to).into_response())
+}
+
+/// The windows the Replay form offers.
+const REPLAY_WINDOWS: &[(&str, i64)] = &[
+    ("1h", 3_600_000),
+    ("24h", 86_400_000),
+    ("7d", 7 * 86_400_000),
+    ("30d", 30 * 86_400_000),
+];
+
+pub async fn replay(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> PageResult<Response> {
+    let Posted { me, fields } = posted;
+    let window = fields.get("window").unwrap_or("7d");
+    let Some((_, length)) = REPLAY_WINDOWS.iter().find(|(name, _)| *name == window) else {
+        return Err(PageError::Api(ApiError::invalid(
+            "window",
+            "must be one of the windows the form offers",
+        )));
+    };
+    let now = state.clock.now();
+    let replay = crate::store::Replay {
+        workspace_id: me.workspace_id,
+        webhook_id: id.clone(),
+        since: now - length,
+        until: now,
+        now,
+    };
+    let replayed = state
+        .store
+        .replay(&replay)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    if replayed > 0 {
+        state.wake.notify_one();
+    }
+    let notice = if replayed > 0 {
+        "replayed"
+    } else {
+        "replayed_none"
+    };
+    Ok(Redirect::to(&format!("/webhooks/{id}?notice={notice}#history")).into_response())
 }
 
 #[cfg(test)]

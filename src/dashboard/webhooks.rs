@@ -21,11 +21,6 @@ use crate::store::{DeliveryOptions, NewWebhook, OptionsPatch, PageRequest, Webho
 
 const PAGE_SIZE: u32 = 50;
 
-/// Whether the delivery engine enforces a webhook's `rate_limit` and `ordered` yet. Until it
-/// does, the form and the webhook page hide both and the form never sends them, so no one sets
-/// an option that would silently do nothing.
-pub(super) const RATE_AND_ORDER_READY: bool = false;
-
 /// One line of the list.
 struct Row {
     id: String,
@@ -150,11 +145,7 @@ async fn validate(state: &AppState, draft: &Draft) -> Result<(WebhookUrl, Option
     {
         errors.url = Some(sentence("URL", e.message.trim_start_matches("url ")));
     }
-    let options = draft
-        .options
-        .parse(RATE_AND_ORDER_READY)
-        .map_err(|e| errors.options = *e)
-        .ok();
+    let options = draft.options.parse().map_err(|e| errors.options = *e).ok();
     match (url, options) {
         (Some(url), Some(options)) if !errors.any() => Ok((url, options)),
         _ => Err(errors),
@@ -178,7 +169,6 @@ struct FormPage {
     draft: Draft,
     types: Vec<TypeOption>,
     errors: Errors,
-    rate_and_order: bool,
     /// The service's timeout and retry schedule, which empty boxes stand for.
     service_timeout: String,
     service_schedule: String,
@@ -221,7 +211,6 @@ fn form_page(
         draft,
         types,
         errors,
-        rate_and_order: RATE_AND_ORDER_READY,
         service_timeout: format::service_timeout(&state.config),
         service_schedule: format::service_schedule(&state.config),
     }

@@ -163,13 +163,25 @@ async function createWebhook(page) {
   return id;
 }
 
-/// A second webhook, made through the form with a filter and headers (one in a row added by the
-/// "Add header" button), then removed so the rest of the journey sees only the first.
+/// A second webhook, made through the form with a filter, headers (one in a row added by the
+/// "Add header" button) and ordered delivery, then replaying a conversation that ended before it
+/// existed; removed afterwards so the rest of the journey sees only the first.
 async function deliveryOptions(page) {
-  step("a webhook with a filter and headers through the form, shown on its page");
+  step("a filtered, ordered webhook with headers through the form, shown on its page");
+  // Before the webhook exists: only a replay can bring it this conversation (the first webhook
+  // takes SessionStarted only).
+  const ended = await api("POST", "/api/v1/events", {
+    type: "ConversationComplete",
+    data: { conversation_id: "conv_journey", session_id: "sess_journey", agent_id: "agent_7",
+            started_at: "2026-11-26T16:58:01Z", ended_at: "2026-11-26T17:03:44Z",
+            transcript: [{ role: "user", text: "Hello" }] },
+  });
+  check(ended.deliveries === 0, `nobody subscribes yet: ${JSON.stringify(ended)}`);
   await page.getByRole("link", { name: "+ Create Webhook" }).first().click();
   await page.getByLabel("URL").fill(RECEIVER_URL + "/filtered");
   await page.getByLabel("SessionStarted").check();
+  await page.getByLabel("ConversationComplete").check();
+  await page.getByLabel("Ordered").check();
   await page.getByLabel("Header 1 name").fill("Authorization");
   await page.getByLabel("Header 1 value").fill("Bearer journey-token");
   await page.getByRole("button", { name: "Add header" }).click();
@@ -194,7 +206,20 @@ async function deliveryOptions(page) {
   check(JSON.stringify(webhook.filter) === '{"agent_id":["agent_7"]}', `filter: ${JSON.stringify(webhook.filter)}`);
   check(webhook.headers.Authorization === "Bearer journey-token" && webhook.headers["X-Tenant"] === "acme",
     `headers: ${JSON.stringify(webhook.headers)}`);
+  check(webhook.ordered === true, "ordered is saved");
+  check((await page.locator("#option-ordered").textContent()).includes("Yes"), "ordered is shown");
   await shot(page, "webhook-options");
+
+  step("replaying the last 7 days delivers the conversation once");
+  await page.getByLabel("Events from the last").selectOption("7d");
+  await page.getByRole("button", { name: "Replay" }).click();
+  await page.getByRole("status").filter({ hasText: "Replay queued" }).waitFor();
+  await eventually("the replayed delivery's attempt", async () => {
+    const history = await api("GET", `/api/v1/webhooks/${id}/attempts`);
+    return history.data.length === 1 && history.data[0].event_id === ended.id;
+  });
+  await page.getByRole("button", { name: "Replay" }).click();
+  await page.getByRole("status").filter({ hasText: "Nothing to replay" }).waitFor();
   await api("DELETE", `/api/v1/webhooks/${id}`);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Webhooks" }).click();
 }
