@@ -23,8 +23,7 @@ macro_rules! lease_and_read {
             $picked,
             "), leased AS (
                  UPDATE deliveries d SET lease_owner = $2, lease_token = d.lease_token + 1,
-                     next_attempt_at = $1 + GREATEST(COALESCE((SELECT timeout_ms FROM webhooks w
-                                                     WHERE w.id = d.webhook_id), 0) - $3, 0)
+                     next_attempt_at = $1 + GREATEST(COALESCE(picked.timeout_ms, 0) - $3, 0)
                  FROM picked WHERE d.seq = picked.seq
                  RETURNING d.seq, d.id, d.workspace_id, d.webhook_id, d.event_id, d.next_trigger,
                      d.attempts, d.lease_token, d.retry_schedule, d.next_attempt_at AS lease_until)
@@ -48,13 +47,12 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
     if room > 0 {
         // Deliveries of restricted webhooks are never taken here, whatever the cache said.
         let regular = query(lease_and_read!(
-            "SELECT seq FROM deliveries
-             WHERE state = 'pending' AND NOT held AND next_attempt_at <= $4
-                 AND NOT (webhook_id = ANY($5))
-                 AND NOT EXISTS (SELECT 1 FROM webhooks r WHERE r.id = deliveries.webhook_id
-                                 AND (r.ordered OR r.rate_limit IS NOT NULL))
-             ORDER BY next_attempt_at LIMIT $6
-             FOR UPDATE SKIP LOCKED"
+            "SELECT d.seq, w.timeout_ms FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.state = 'pending' AND NOT d.held AND d.next_attempt_at <= $4
+                 AND NOT (d.webhook_id = ANY($5))
+                 AND NOT w.ordered AND w.rate_limit IS NULL
+             ORDER BY d.next_attempt_at LIMIT $6
+             FOR UPDATE OF d SKIP LOCKED"
         ))
         .bind(req.lease_until)
         .bind(&req.owner)
@@ -177,7 +175,8 @@ async fn claim_restricted(
             continue;
         }
         let taken = query(lease_and_read!(
-            "SELECT seq FROM deliveries WHERE seq = ANY($4) AND state = 'pending'"
+            "SELECT d.seq, w.timeout_ms FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.seq = ANY($4) AND d.state = 'pending'"
         ))
         .bind(req.lease_until)
         .bind(&req.owner)
