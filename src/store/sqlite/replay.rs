@@ -31,11 +31,14 @@ pub fn chunk(
     let enabled = enabled?;
     let candidates = all(
         conn.prepare_cached(
+            // The unary `+`s keep the planner on the right indexes: the events in `seq` order
+            // from the cursor (not the whole window by `created_at`), and an event's deliveries
+            // by `event_id` (not every delivery of the webhook, which grows as the replay goes).
             "SELECT seq, id, event_type, payload FROM events e
              WHERE workspace_id = ?1 AND is_test = 0 AND seq > ?2
-               AND created_at >= ?3 AND created_at <= ?4
+               AND +created_at >= ?3 AND +created_at <= ?4
                AND NOT EXISTS (SELECT 1 FROM deliveries d
-                               WHERE d.event_id = e.id AND d.webhook_id = ?5)
+                               WHERE d.event_id = e.id AND +d.webhook_id = ?5)
              ORDER BY seq LIMIT ?6",
         )?,
         params![
