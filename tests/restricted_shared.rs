@@ -12,28 +12,8 @@ use std::sync::Arc;
 
 use fixtures::*;
 use serde_json::json;
-use speaknode_webhooks::domain::delivery_options::DeliveryOptions;
-use speaknode_webhooks::domain::ids;
-use speaknode_webhooks::domain::webhook::Secret;
 use speaknode_webhooks::store::postgres::PgStore;
 use speaknode_webhooks::store::*;
-
-async fn webhook_with(store: &dyn Store, ws: &str, options: serde_json::Value) -> Webhook {
-    store
-        .create_webhook(&NewWebhook {
-            id: ids::new_id(ids::WEBHOOK),
-            workspace_id: ws.into(),
-            url: "https://example.com/hooks".into(),
-            description: String::new(),
-            event_types: vec!["SessionStarted".into()],
-            enabled: true,
-            secret: Secret::generate(),
-            options: DeliveryOptions::from_body(options.as_object().unwrap()).unwrap(),
-            now: T0,
-        })
-        .await
-        .unwrap()
-}
 
 /// Every delivery claimed by `stores`, each claiming `rounds` times at `now`, all at once.
 async fn claim_everywhere(stores: &[Arc<PgStore>], now: i64, rounds: usize) -> Vec<Claimed> {

@@ -14,7 +14,7 @@ pub async fn seed(database_url: &str, webhook_id: &str, count: u64) -> anyhow::R
     use crate::domain::clock::{Clock, SystemClock};
     let now = SystemClock.now();
     if database_url.starts_with("sqlite:") {
-        let path = sqlite_path(database_url)?;
+        let path = crate::store::sqlite::file_path(database_url)?;
         let webhook_id = webhook_id.to_string();
         tokio::task::spawn_blocking(move || seed_sqlite(&path, &webhook_id, count, now))
             .await
@@ -22,15 +22,6 @@ pub async fn seed(database_url: &str, webhook_id: &str, count: u64) -> anyhow::R
     } else {
         seed_postgres(database_url, webhook_id, count, now).await
     }
-}
-
-fn sqlite_path(url: &str) -> anyhow::Result<std::path::PathBuf> {
-    let rest = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let path = rest.split('?').next().unwrap_or_default();
-    anyhow::ensure!(!path.is_empty(), "no SQLite file in {url:?}");
-    Ok(path.into())
 }
 
 fn seed_sqlite(

@@ -31,18 +31,38 @@ pub async fn workspace(store: &dyn Store) -> String {
 pub async fn webhook(store: &dyn Store, ws: &str, types: &[&str]) -> Webhook {
     store
         .create_webhook(&NewWebhook {
-            id: ids::new_id(ids::WEBHOOK),
-            workspace_id: ws.into(),
-            url: "https://example.com/hooks".into(),
             description: "d".into(),
             event_types: types.iter().map(|t| t.to_string()).collect(),
-            enabled: true,
-            secret: Secret::generate(),
-            options: Default::default(),
-            now: T0,
+            ..new_webhook(ws)
         })
         .await
         .unwrap()
+}
+
+/// A SessionStarted webhook with the delivery options of an API body (`{"ordered": true}`).
+pub async fn webhook_with(store: &dyn Store, ws: &str, options: serde_json::Value) -> Webhook {
+    let options = DeliveryOptions::from_body(options.as_object().unwrap()).unwrap();
+    store
+        .create_webhook(&NewWebhook {
+            options,
+            ..new_webhook(ws)
+        })
+        .await
+        .unwrap()
+}
+
+fn new_webhook(ws: &str) -> NewWebhook {
+    NewWebhook {
+        id: ids::new_id(ids::WEBHOOK),
+        workspace_id: ws.into(),
+        url: "https://example.com/hooks".into(),
+        description: String::new(),
+        event_types: vec!["SessionStarted".into()],
+        enabled: true,
+        secret: Secret::generate(),
+        options: Default::default(),
+        now: T0,
+    }
 }
 
 pub fn new_event(ws: &str, event_type: &str, at: i64) -> NewEvent {

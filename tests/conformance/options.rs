@@ -12,30 +12,12 @@ use speaknode_webhooks::domain::delivery_options::{
 };
 use speaknode_webhooks::domain::ids;
 use speaknode_webhooks::domain::retry::RetrySchedule;
-use speaknode_webhooks::domain::webhook::Secret;
 use speaknode_webhooks::store::*;
 
 use super::fixtures::*;
 
 fn options(value: Value) -> DeliveryOptions {
     DeliveryOptions::from_body(value.as_object().unwrap()).unwrap()
-}
-
-async fn webhook_with(store: &dyn Store, ws: &str, options: DeliveryOptions) -> Webhook {
-    store
-        .create_webhook(&NewWebhook {
-            id: ids::new_id(ids::WEBHOOK),
-            workspace_id: ws.into(),
-            url: "https://example.com/hooks".into(),
-            description: String::new(),
-            event_types: vec!["SessionStarted".into()],
-            enabled: true,
-            secret: Secret::generate(),
-            options,
-            now: T0,
-        })
-        .await
-        .unwrap()
 }
 
 fn event_with_data(ws: &str, data: Value) -> NewEvent {
@@ -53,13 +35,14 @@ fn event_with_data(ws: &str, data: Value) -> NewEvent {
 
 pub async fn delivery_options_are_stored_and_patched_field_by_field(store: Arc<dyn Store>) {
     let ws = workspace(&*store).await;
-    let set = options(json!({
+    let body = json!({
         "headers": {"Authorization": "Bearer t0k3n", "X-Tenant": "acme"},
         "filter": {"agent_id": ["agent_1", "agent_2"], "meta.priority": [1, 2.5], "vip": [true]},
         "timeout": "12s",
         "retry_schedule": "1s,90s,2h",
-    }));
-    let created = webhook_with(&*store, &ws, set.clone()).await;
+    });
+    let set = options(body.clone());
+    let created = webhook_with(&*store, &ws, body).await;
     assert_eq!(created.options, set);
     let read = store.webhook(&ws, &created.id).await.unwrap().unwrap();
     assert_eq!(read.options, set, "every option reads back as it was saved");
@@ -102,16 +85,11 @@ pub async fn a_filter_is_applied_at_ingest_on_nested_paths_numbers_and_booleans(
     store: Arc<dyn Store>,
 ) {
     let ws = workspace(&*store).await;
-    let agent_1 = webhook_with(
-        &*store,
-        &ws,
-        options(json!({"filter": {"agent_id": ["agent_1"]}})),
-    )
-    .await;
+    let agent_1 = webhook_with(&*store, &ws, json!({"filter": {"agent_id": ["agent_1"]}})).await;
     let nested = webhook_with(
         &*store,
         &ws,
-        options(json!({"filter": {"call.score": [5], "call.vip": [true]}})),
+        json!({"filter": {"call.score": [5], "call.vip": [true]}}),
     )
     .await;
     let everything = webhook(&*store, &ws, &["SessionStarted"]).await;
@@ -173,11 +151,11 @@ pub async fn a_claim_carries_the_headers_the_timeout_and_the_schedule_the_delive
     let hook = webhook_with(
         &*store,
         &ws,
-        options(json!({
+        json!({
             "headers": {"X-Tenant": "acme"},
             "timeout": "20s",
             "retry_schedule": "1s",
-        })),
+        }),
     )
     .await;
     ingest(&*store, &new_event(&ws, "SessionStarted", T0)).await;
@@ -235,7 +213,7 @@ pub async fn a_rate_limited_webhook_gets_its_share_per_second_and_others_are_not
     store: Arc<dyn Store>,
 ) {
     let ws = workspace(&*store).await;
-    let limited = webhook_with(&*store, &ws, options(json!({"rate_limit": 5}))).await;
+    let limited = webhook_with(&*store, &ws, json!({"rate_limit": 5})).await;
     let other = webhook(&*store, &ws, &["SessionStarted"]).await;
     for i in 0..12 {
         ingest(&*store, &new_event(&ws, "SessionStarted", T0 + i)).await;
@@ -271,7 +249,7 @@ pub async fn an_ordered_webhook_offers_one_delivery_at_a_time_in_accept_order(
     store: Arc<dyn Store>,
 ) {
     let ws = workspace(&*store).await;
-    let ordered = webhook_with(&*store, &ws, options(json!({"ordered": true}))).await;
+    let ordered = webhook_with(&*store, &ws, json!({"ordered": true})).await;
     let other = webhook(&*store, &ws, &["SessionStarted"]).await;
     let mut events = Vec::new();
     for i in 0..3 {
@@ -356,12 +334,7 @@ pub async fn a_replay_sends_past_events_once_within_its_window_types_and_filter(
         expected += u64::from(agent == "agent_1" && i >= 100);
     }
     ingest(&*store, &new_event(&ws, "ConversationComplete", T0 + 50)).await;
-    let hook = webhook_with(
-        &*store,
-        &ws,
-        options(json!({"filter": {"agent_id": ["agent_1"]}})),
-    )
-    .await;
+    let hook = webhook_with(&*store, &ws, json!({"filter": {"agent_id": ["agent_1"]}})).await;
     let replay = Replay {
         workspace_id: ws.clone(),
         webhook_id: hook.id.clone(),

@@ -23,6 +23,8 @@ mod wal;
 mod webhooks;
 mod writer;
 
+pub use url::file_path;
+
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
