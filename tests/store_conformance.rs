@@ -6,6 +6,7 @@
 mod common;
 mod conformance;
 
+use conformance::operational::*;
 use conformance::options::*;
 use conformance::queue::*;
 use conformance::tenancy::*;
@@ -67,4 +68,8 @@ conformance!(
     a_rate_limited_webhook_gets_its_share_per_second_and_others_are_not_held_up,
     an_ordered_webhook_offers_one_delivery_at_a_time_in_accept_order,
     a_replay_sends_past_events_once_within_its_window_types_and_filter,
+    a_webhook_the_service_disables_is_announced_to_the_others_never_to_itself,
+    failing_too_long_is_announced_with_the_reason_failing,
+    an_exhausted_delivery_is_announced_once_with_its_last_outcome,
+    a_late_attempt_does_not_announce_what_the_lease_holder_decides,
 );

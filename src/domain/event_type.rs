@@ -141,9 +141,12 @@ impl Registry {
     }
 }
 
-/// The event types SpeakNode ships with.
+/// The event types SpeakNode ships with: the platform's two, then the service's own
+/// operational events (see `operational`).
 pub fn shipped() -> Vec<EventTypeDef> {
-    vec![conversation_complete(), session_started()]
+    let mut types = vec![conversation_complete(), session_started()];
+    types.extend(super::operational::defs());
+    types
 }
 
 fn conversation_complete() -> EventTypeDef {

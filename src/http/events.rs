@@ -17,7 +17,9 @@ use super::error::responses::{
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, PageParams, Path, QueryParams, WorkspaceId};
 use super::views::{self, EventAccepted, EventListItem, EventView, List};
+use crate::domain::envelope::payload;
 use crate::domain::ids;
+use crate::domain::operational;
 use crate::domain::time::rfc3339;
 use crate::domain::trace::valid_traceparent;
 use crate::store::{Idempotency, Ingested, NewEvent};
@@ -41,19 +43,6 @@ pub struct EventBody {
         "session_id": "sess_41aa", "agent_id": "agent_support_en",
         "started_at": "2026-11-26T16:58:01Z"}))]
     data: Option<Box<RawValue>>,
-}
-
-/// The body every delivery of an event sends, byte for byte. `data` is embedded exactly as the
-/// platform sent it.
-pub fn payload(id: &str, event_type: &str, created_at: &str, data: &str) -> String {
-    let quote = |s: &str| Value::from(s).to_string();
-    format!(
-        r#"{{"id":{},"type":{},"created_at":{},"data":{}}}"#,
-        quote(id),
-        quote(event_type),
-        quote(created_at),
-        data
-    )
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
@@ -109,6 +98,12 @@ pub async fn create(
         .ok_or_else(|| ApiError::invalid("type", "is required"))?;
     if !state.registry.contains(&event_type) {
         super::admin::reload_event_types(&state).await?;
+    }
+    if operational::is_operational(&event_type) {
+        return Err(ApiError::invalid(
+            "type",
+            format!("{event_type:?} is an operational event: only the service itself emits it"),
+        ));
     }
     let schema = state.registry.get(&event_type).ok_or_else(|| {
         ApiError::invalid(

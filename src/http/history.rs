@@ -12,9 +12,9 @@ use super::error::responses::{
     UnsupportedMediaType,
 };
 use super::error::{ApiError, ApiResult};
-use super::events::payload;
 use super::extract::{ApiJson, PageParams, Path, QueryParams, WorkspaceId};
 use super::views::{self, AttemptView, List, RetryAccepted};
+use crate::domain::envelope::payload;
 use crate::domain::ids;
 use crate::domain::time::rfc3339;
 use crate::store::{Attempt, AttemptFilter, NewTestDelivery};

@@ -3,6 +3,7 @@
 //! accepting an Event and queueing its Deliveries is one transaction.
 
 mod key_cache;
+pub(crate) mod operational;
 pub mod postgres;
 mod records;
 pub(crate) mod restricted;

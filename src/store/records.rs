@@ -38,6 +38,8 @@ pub struct Webhook {
     pub event_types: Vec<String>,
     pub enabled: bool,
     pub disabled_reason: Option<DisabledReason>,
+    /// When it was disabled, by a user or by the service; `None` while enabled.
+    pub disabled_at: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
     /// The latest attempt: its HTTP status or error, and when.
@@ -120,8 +122,10 @@ impl Webhook {
             next.event_types = types.clone();
         }
         match patch.enabled {
-            Some(true) => next.disabled_reason = None,
-            Some(false) if self.enabled => next.disabled_reason = Some(DisabledReason::Manual),
+            Some(true) => (next.disabled_reason, next.disabled_at) = (None, None),
+            Some(false) if self.enabled => {
+                (next.disabled_reason, next.disabled_at) = (Some(DisabledReason::Manual), Some(now))
+            }
             _ => {}
         }
         if let Some(enabled) = patch.enabled {

@@ -21,7 +21,7 @@ use crate::domain::webhook::DisabledReason;
 macro_rules! webhook_columns {
     () => {
         "seq, id, workspace_id, url, description, event_types, enabled,
-    disabled_reason, created_at, updated_at, last_status, last_error, last_succeeded, last_attempt_at,
+    disabled_reason, disabled_at, created_at, updated_at, last_status, last_error, last_succeeded, last_attempt_at,
     headers, filter, rate_limit, ordered, timeout_ms, retry_schedule"
     };
 }
@@ -130,6 +130,7 @@ pub fn webhook_from(row: &impl Columns) -> StoreResult<Webhook> {
         disabled_reason: reason
             .map(|r| DisabledReason::parse(&r).ok_or_else(|| corrupt("disabled reason", &r)))
             .transpose()?,
+        disabled_at: row.opt_int("disabled_at")?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
         last_attempt: match row.opt_int("last_attempt_at")? {

@@ -1,6 +1,7 @@
 //! The scenarios every Store backend must pass; `tests/store_conformance.rs` runs each on every backend.
 
 pub mod fixtures;
+pub mod operational;
 pub mod options;
 pub mod queue;
 pub mod tenancy;

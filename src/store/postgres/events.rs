@@ -4,7 +4,10 @@
 
 use super::PgStore;
 use super::db::{Run, query};
+use sqlx::PgConnection;
+
 use crate::domain::ids;
+use crate::store::operational::OperationalEvent;
 use crate::store::rows::{
     Columns, EventData, Subscriber, delivery_summary_from, event_columns, event_from, page,
 };
@@ -50,12 +53,35 @@ pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> 
         }
     }
 
+    let delivery_count = insert(&mut tx, event, None).await?;
+    tx.commit().await?;
+    if delivery_count > 0 {
+        store.wake_others.notify_one();
+    }
+    Ok(Ingested::Created(Event {
+        id: event.id.clone(),
+        workspace_id: event.workspace_id.clone(),
+        event_type: event.event_type.clone(),
+        payload: event.payload.clone(),
+        created_at: event.created_at,
+        delivery_count,
+    }))
+}
+
+/// Stores the event with one delivery per webhook it goes to (subscribed, enabled, its filter
+/// passed, and not `exclude`); returns how many.
+async fn insert(
+    conn: &mut PgConnection,
+    event: &NewEvent,
+    exclude: Option<&str>,
+) -> StoreResult<u32> {
     let candidates = query(
         "SELECT id, event_types, filter, retry_schedule FROM webhooks
-         WHERE workspace_id = $1 AND enabled ORDER BY seq",
+         WHERE workspace_id = $1 AND enabled AND id IS DISTINCT FROM $2 ORDER BY seq",
     )
     .bind(&event.workspace_id)
-    .fetch_all(&mut *tx)
+    .bind(exclude)
+    .fetch_all(&mut *conn)
     .await?;
     let mut data = EventData::new(&event.payload);
     let mut webhook_ids = Vec::new();
@@ -79,7 +105,7 @@ pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> 
     .bind(event.created_at)
     .bind(webhook_ids.len() as i64)
     .bind(&event.traceparent)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
     if !webhook_ids.is_empty() {
         let delivery_ids: Vec<String> = webhook_ids
@@ -98,21 +124,20 @@ pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> 
         .bind(&event.id)
         .bind(event.created_at)
         .bind(&schedules)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
-    if !webhook_ids.is_empty() {
-        store.wake_others.notify_one();
-    }
-    Ok(Ingested::Created(Event {
-        id: event.id.clone(),
-        workspace_id: event.workspace_id.clone(),
-        event_type: event.event_type.clone(),
-        payload: event.payload.clone(),
-        created_at: event.created_at,
-        delivery_count: webhook_ids.len() as u32,
-    }))
+    Ok(webhook_ids.len() as u32)
+}
+
+/// Stores an operational event inside the transaction that records the state change it
+/// reports; it goes to every subscribed webhook but the one it is about.
+pub(super) async fn emit(
+    conn: &mut PgConnection,
+    operational: &OperationalEvent,
+) -> StoreResult<u32> {
+    let about = Some(operational.about_webhook_id.as_str());
+    insert(conn, &operational.event, about).await
 }
 
 pub async fn list(

@@ -173,10 +173,10 @@ async fn notify_others(db: Db, wanted: Arc<Notify>, stop: CancellationToken) {
 }
 
 /// Queues a wake-up for every listening process; delivered when the transaction commits.
-async fn notify_wake(tx: &mut Transaction<'static, Postgres>) -> StoreResult<()> {
+async fn notify_wake(conn: &mut sqlx::PgConnection) -> StoreResult<()> {
     query("SELECT pg_notify($1, '')")
         .bind(WAKE_CHANNEL)
-        .execute(&mut **tx)
+        .execute(conn)
         .await?;
     Ok(())
 }

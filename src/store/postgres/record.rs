@@ -2,8 +2,10 @@
 //! delivery on (only the current lease holder's attempt decides; a late one is counted but does
 //! not overwrite the newer decision), inserts every attempt with its number, and refreshes each
 //! webhook's last-attempt summary; a second statement, in the same transaction, disables the
-//! webhooks that an attempt says must be disabled. Batches with no failure cannot disable
-//! anything and skip the explicit transaction (the one statement is atomic by itself).
+//! webhooks that an attempt says must be disabled, and the operational events of what changed
+//! (`WebhookDisabled`, `DeliveryExhausted`) are stored with their deliveries before the commit.
+//! Batches with no failure can neither disable nor exhaust anything and skip the explicit
+//! transaction (the one statement is atomic by itself).
 
 use super::db::query;
 use std::collections::HashMap;
@@ -14,6 +16,8 @@ use sqlx::PgConnection;
 use super::batch::BatchJob;
 use super::db::Db;
 use crate::domain::attempt::{DeliveryState, Outcome};
+use crate::domain::webhook::DisabledReason;
+use crate::store::operational::{OperationalEvent, exhausts};
 use crate::store::rows::{Columns, disable_reason};
 use crate::store::{Attempt, NewAttempt, NextStep, StoreError, StoreResult};
 
@@ -222,7 +226,18 @@ async fn record_all(
         numbers.extend(late);
         failing_since.extend(health);
     }
-    disable_where_due(conn, jobs, &failing_since).await?;
+    let disabled = disable_where_due(conn, jobs, &failing_since).await?;
+    let exhausted = jobs.iter().filter_map(|Record(a)| {
+        let (number, moved) = numbers.get(&a.claim.delivery_id).copied()?;
+        (moved && exhausts(a)).then(|| OperationalEvent::delivery_exhausted(a, number))
+    });
+    let mut queued = 0;
+    for operational in disabled.into_iter().chain(exhausted) {
+        queued += super::events::emit(conn, &operational).await?;
+    }
+    if queued > 0 {
+        super::notify_wake(conn).await?;
+    }
 
     Ok(jobs
         .iter()
@@ -237,12 +252,13 @@ async fn record_all(
 }
 
 /// Disables each webhook that one of its attempts in the batch says must go (410, or failing
-/// for too long), and holds its pending deliveries.
+/// for too long), and holds its pending deliveries. Returns a `WebhookDisabled` event for each
+/// webhook this disabled (one still enabled when the statement ran).
 async fn disable_where_due(
     conn: &mut PgConnection,
     jobs: &[Record],
     failing_since: &HashMap<String, Option<i64>>,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<OperationalEvent>> {
     let mut ids: Vec<String> = Vec::new();
     let mut reasons: Vec<&str> = Vec::new();
     let mut times: Vec<i64> = Vec::new();
@@ -253,25 +269,42 @@ async fn disable_where_due(
         {
             ids.push(a.claim.webhook_id.clone());
             reasons.push(reason.as_str());
-            times.push(a.started_at);
+            times.push(a.started_at + a.duration_ms);
         }
     }
     if ids.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    query(
+    let rows = query(
         "WITH off AS (
-             UPDATE webhooks w SET enabled = FALSE, disabled_reason = r.reason, updated_at = r.at
+             UPDATE webhooks w SET enabled = FALSE, disabled_reason = r.reason,
+                 disabled_at = r.at, updated_at = r.at
              FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS r(id, reason, at)
-             WHERE w.id = r.id AND w.enabled)
-         UPDATE deliveries SET held = TRUE WHERE webhook_id = ANY($1) AND state = 'pending'",
+             WHERE w.id = r.id AND w.enabled
+             RETURNING w.id, w.workspace_id, w.url, r.reason, r.at),
+         held AS (
+             UPDATE deliveries SET held = TRUE WHERE webhook_id = ANY($1) AND state = 'pending')
+         SELECT id, workspace_id, url, reason, at FROM off",
     )
     .bind(&ids)
     .bind(&reasons)
     .bind(&times)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(())
+    rows.iter()
+        .map(|row| {
+            let reason = row.text("reason")?;
+            let reason = DisabledReason::parse(&reason)
+                .ok_or_else(|| StoreError::Internal(format!("bad reason {reason:?}")))?;
+            Ok(OperationalEvent::webhook_disabled(
+                &row.text("workspace_id")?,
+                &row.text("id")?,
+                &row.text("url")?,
+                reason,
+                row.int("at")?,
+            ))
+        })
+        .collect()
 }
 
 fn attempt_of(a: &NewAttempt, number: i64, next_attempt_at: Option<i64>) -> Attempt {

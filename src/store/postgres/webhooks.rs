@@ -18,8 +18,10 @@ pub async fn create(store: &PgStore, w: &NewWebhook) -> StoreResult<Webhook> {
     let o = OptionColumns::from(&w.options);
     query(
         "INSERT INTO webhooks (id, workspace_id, url, description, event_types, enabled, disabled_reason,
-             created_at, updated_at, headers, filter, rate_limit, ordered, timeout_ms, retry_schedule)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14)",
+             created_at, updated_at, headers, filter, rate_limit, ordered, timeout_ms, retry_schedule,
+             disabled_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14,
+             CASE WHEN $6 THEN NULL ELSE $8 END)",
     )
     .bind(&w.id)
     .bind(&w.workspace_id)
@@ -52,6 +54,7 @@ pub async fn create(store: &PgStore, w: &NewWebhook) -> StoreResult<Webhook> {
         event_types: w.event_types.clone(),
         enabled: w.enabled,
         disabled_reason: (!w.enabled).then_some(DisabledReason::Manual),
+        disabled_at: (!w.enabled).then_some(w.now),
         created_at: w.now,
         updated_at: w.now,
         last_attempt: None,
@@ -121,7 +124,7 @@ pub async fn update(
     query(
         "UPDATE webhooks SET url = $1, description = $2, event_types = $3, enabled = $4, disabled_reason = $5,
              updated_at = $6, headers = $8, filter = $9, rate_limit = $10, ordered = $11,
-             timeout_ms = $12, retry_schedule = $13
+             timeout_ms = $12, retry_schedule = $13, disabled_at = $14
          WHERE id = $7",
     )
     .bind(&webhook.url)
@@ -137,6 +140,7 @@ pub async fn update(
     .bind(o.ordered)
     .bind(o.timeout_ms)
     .bind(&o.retry_schedule)
+    .bind(webhook.disabled_at)
     .execute(&mut *tx)
     .await?;
     // A disabled webhook's deliveries wait (held) and resume, still due, when it is enabled again.

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::{all, delivery_summary_from, event_columns, event_from, page};
 use crate::domain::ids;
+use crate::store::operational::OperationalEvent;
 use crate::store::rows::{EventData, Subscriber};
 use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest, StoreResult};
 
@@ -36,14 +37,43 @@ pub fn ingest(conn: &Connection, event: &NewEvent) -> StoreResult<Ingested> {
         }
     }
 
+    let delivery_count = insert(conn, event, None)?;
+    if let Some(idem) = &event.idempotency {
+        conn.prepare_cached(
+            "INSERT INTO idempotency_keys (workspace_id, key, request_hash, event_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (workspace_id, key) DO UPDATE SET request_hash = excluded.request_hash,
+                 event_id = excluded.event_id, created_at = excluded.created_at",
+        )?
+        .execute(params![
+            event.workspace_id,
+            idem.key,
+            idem.request_hash,
+            event.id,
+            event.created_at
+        ])?;
+    }
+    Ok(Ingested::Created(Event {
+        id: event.id.clone(),
+        workspace_id: event.workspace_id.clone(),
+        event_type: event.event_type.clone(),
+        payload: event.payload.clone(),
+        created_at: event.created_at,
+        delivery_count,
+    }))
+}
+
+/// Stores the event with one delivery per webhook it goes to (subscribed, enabled, its filter
+/// passed, and not `exclude`); returns how many.
+fn insert(conn: &Connection, event: &NewEvent, exclude: Option<&str>) -> StoreResult<u32> {
     let candidates = all(
         conn.prepare_cached(
             "SELECT id, filter, retry_schedule FROM webhooks
-             WHERE workspace_id = ?1 AND enabled = 1
+             WHERE workspace_id = ?1 AND enabled = 1 AND id IS NOT ?3
                AND EXISTS (SELECT 1 FROM json_each(webhooks.event_types) WHERE value = ?2)
              ORDER BY seq",
         )?,
-        params![event.workspace_id, event.event_type],
+        params![event.workspace_id, event.event_type, exclude],
         |row| Subscriber::subscribed_from_row(row),
     )?;
     let mut data = EventData::new(&event.payload);
@@ -94,29 +124,17 @@ pub fn ingest(conn: &Connection, event: &NewEvent) -> StoreResult<Ingested> {
             event.created_at
         ])?;
     }
-    if let Some(idem) = &event.idempotency {
-        conn.prepare_cached(
-            "INSERT INTO idempotency_keys (workspace_id, key, request_hash, event_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (workspace_id, key) DO UPDATE SET request_hash = excluded.request_hash,
-                 event_id = excluded.event_id, created_at = excluded.created_at",
-        )?
-        .execute(params![
-            event.workspace_id,
-            idem.key,
-            idem.request_hash,
-            event.id,
-            event.created_at
-        ])?;
-    }
-    Ok(Ingested::Created(Event {
-        id: event.id.clone(),
-        workspace_id: event.workspace_id.clone(),
-        event_type: event.event_type.clone(),
-        payload: event.payload.clone(),
-        created_at: event.created_at,
-        delivery_count: routed.len() as u32,
-    }))
+    Ok(routed.len() as u32)
+}
+
+/// Stores an operational event inside the writer's transaction that records the state change it
+/// reports; it goes to every subscribed webhook but the one it is about.
+pub fn emit(conn: &Connection, operational: &OperationalEvent) -> StoreResult<u32> {
+    insert(
+        conn,
+        &operational.event,
+        Some(&operational.about_webhook_id),
+    )
 }
 
 pub fn list(

@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004", "retention"),
     migration!(5, "0005", "traceparent"),
     migration!(6, "0006", "delivery_options"),
+    migration!(7, "0007", "disabled_at"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

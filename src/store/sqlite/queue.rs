@@ -14,6 +14,7 @@ use crate::domain::delivery_options::{Headers, WebhookTimeout};
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::{DisabledReason, Secret};
+use crate::store::operational::{OperationalEvent, exhausts};
 use crate::store::restricted::{RESTRICTED_COLUMNS, Restricted};
 use crate::store::rows::{disable_reason, open_secret, retry_schedule_from};
 use crate::store::{
@@ -436,8 +437,22 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
             .optional()?
             .flatten(),
     };
-    if let Some(reason) = disable_reason(&a.outcome, failing_since, a.disable_if_failing_since) {
-        disable(conn, &claim.webhook_id, reason, a.started_at)?;
+    let ended_at = a.started_at + a.duration_ms;
+    if let Some(reason) = disable_reason(&a.outcome, failing_since, a.disable_if_failing_since)
+        && let Some(url) = disable(conn, &claim.webhook_id, reason, ended_at)?
+    {
+        let disabled = OperationalEvent::webhook_disabled(
+            &claim.workspace_id,
+            &claim.webhook_id,
+            &url,
+            reason,
+            ended_at,
+        );
+        super::events::emit(conn, &disabled)?;
+    }
+    if moved_on.is_some() && exhausts(a) {
+        let exhausted = OperationalEvent::delivery_exhausted(a, attempt_no);
+        super::events::emit(conn, &exhausted)?;
     }
 
     Ok(Attempt {
@@ -459,23 +474,27 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
     })
 }
 
-/// Disables the webhook and holds its pending deliveries until it is enabled again.
+/// Disables the webhook and holds its pending deliveries until it is enabled again. Returns the
+/// webhook's URL if this disabled it (it was still enabled), for the `WebhookDisabled` event.
 fn disable(
     conn: &Connection,
     webhook_id: &str,
     reason: DisabledReason,
     now: Millis,
-) -> StoreResult<()> {
-    conn.prepare_cached(
-        "UPDATE webhooks SET enabled = 0, disabled_reason = ?1, updated_at = ?2
-         WHERE id = ?3 AND enabled = 1",
-    )?
-    .execute(params![reason.as_str(), now, webhook_id])?;
+) -> StoreResult<Option<String>> {
+    let url = conn
+        .prepare_cached(
+            "UPDATE webhooks SET enabled = 0, disabled_reason = ?1, disabled_at = ?2,
+                 updated_at = ?2
+             WHERE id = ?3 AND enabled = 1 RETURNING url",
+        )?
+        .query_row(params![reason.as_str(), now, webhook_id], |r| r.get(0))
+        .optional()?;
     conn.prepare_cached(
         "UPDATE deliveries SET held = 1 WHERE webhook_id = ?1 AND state = 'pending'",
     )?
     .execute([webhook_id])?;
-    Ok(())
+    Ok(url)
 }
 
 /// The one attempt of a test send: an event marked as a test and a delivery leased to the

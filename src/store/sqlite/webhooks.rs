@@ -19,8 +19,9 @@ pub fn create(conn: &Connection, sealer: &Sealer, w: &NewWebhook) -> StoreResult
     conn.prepare_cached(
         "INSERT INTO webhooks (id, workspace_id, url, description, event_types, enabled,
              disabled_reason, created_at, updated_at, headers, filter, rate_limit, ordered,
-             timeout_ms, retry_schedule)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             timeout_ms, retry_schedule, disabled_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+             CASE WHEN ?6 THEN NULL ELSE ?8 END)",
     )?
     .execute(params![
         w.id,
@@ -50,6 +51,7 @@ pub fn create(conn: &Connection, sealer: &Sealer, w: &NewWebhook) -> StoreResult
         event_types: w.event_types.clone(),
         enabled: w.enabled,
         disabled_reason: (!w.enabled).then_some(DisabledReason::Manual),
+        disabled_at: (!w.enabled).then_some(w.now),
         created_at: w.now,
         updated_at: w.now,
         last_attempt: None,
@@ -95,7 +97,7 @@ pub fn update(
     conn.prepare_cached(
         "UPDATE webhooks SET url = ?1, description = ?2, event_types = ?3, enabled = ?4,
              disabled_reason = ?5, updated_at = ?6, headers = ?8, filter = ?9, rate_limit = ?10,
-             ordered = ?11, timeout_ms = ?12, retry_schedule = ?13
+             ordered = ?11, timeout_ms = ?12, retry_schedule = ?13, disabled_at = ?14
          WHERE id = ?7",
     )?
     .execute(params![
@@ -111,7 +113,8 @@ pub fn update(
         o.rate_limit,
         o.ordered,
         o.timeout_ms,
-        o.retry_schedule
+        o.retry_schedule,
+        webhook.disabled_at
     ])?;
     // A disabled webhook's deliveries wait (held) and resume, still due, when it is enabled again.
     conn.prepare_cached(
