@@ -63,6 +63,8 @@ const EVENT_422: &str = r#"
     type  {"type": "Nope", "data": {}}
     type  {"type": "", "data": {}}
     data  {"type": "SessionStarted"}
+    type  {"type": "WebhookDisabled", "data": {"webhook_id": "wh_1", "url": "https://x.example/h", "reason": "gone", "disabled_at": "2026-11-26T16:58:01Z"}}
+    type  {"type": "DeliveryExhausted", "data": {"webhook_id": "wh_1", "delivery_id": "dlv_1", "event_id": "evt_1", "event_type": "SessionStarted", "attempts": 1, "last_http_status": 500, "last_error": null}}
 "#;
 
 /// Rows of "<field> <type> <patch>": the type's example with the patch's keys replaced (null

@@ -235,7 +235,7 @@ async fn a_webhook_failing_for_longer_than_disable_after_is_disabled_as_failing(
         app.get(&format!("/api/v1/webhooks/{id}")).await.1["disabled_reason"] == "failing"
     })
     .await;
-    let (_, event_list) = app.get("/api/v1/events").await;
+    let (_, event_list) = app.get("/api/v1/events?type=SessionStarted").await;
     let event_id = event_list["data"][0]["id"].as_str().unwrap();
     let (_, event) = app.get(&format!("/api/v1/events/{event_id}")).await;
     assert_eq!(

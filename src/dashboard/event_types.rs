@@ -9,6 +9,7 @@ use axum::response::Response;
 use super::format::pretty_value;
 use super::render;
 use super::session::{Layout, SignedIn};
+use crate::domain::operational::is_operational;
 use crate::http::AppState;
 
 struct TypeCard {
@@ -16,6 +17,8 @@ struct TypeCard {
     description: String,
     schema: String,
     example: String,
+    /// Emitted by this service about the workspace's webhooks, not by the platform.
+    operational: bool,
 }
 
 #[derive(Template)]
@@ -35,6 +38,7 @@ pub async fn list(State(state): State<AppState>, me: SignedIn) -> Response {
             description: t.def.description.clone(),
             schema: pretty_value(&t.def.schema),
             example: pretty_value(&t.def.example),
+            operational: is_operational(&t.def.name),
         })
         .collect();
     let page = EventTypesPage {

@@ -26,6 +26,20 @@ pub fn ago(ms: Millis, now: Millis) -> String {
     }
 }
 
+/// `5 days`, `12 hours`, `90 minutes`: a setting's length in the largest unit that divides it,
+/// for sentences (humantime's `5days` reads like a token). Other lengths (`1m 1s`) fall back to
+/// humantime.
+pub fn span(length: std::time::Duration) -> String {
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match length.as_secs() {
+        s if s == 0 || length.subsec_nanos() != 0 => humantime::format_duration(length).to_string(),
+        s if s % 86_400 == 0 => plural(s / 86_400, "day"),
+        s if s % 3600 == 0 => plural(s / 3600, "hour"),
+        s if s % 60 == 0 => plural(s / 60, "minute"),
+        _ => humantime::format_duration(length).to_string(),
+    }
+}
+
 /// `12 ms`, `1.5 s`.
 pub fn duration(ms: i64) -> String {
     if ms < 1000 {
@@ -208,6 +222,16 @@ mod tests {
         assert_eq!(ago(0, 7_200_000), "2 h ago");
         assert_eq!(duration(12), "12 ms");
         assert_eq!(duration(1_540), "1.5 s");
+    }
+
+    #[test]
+    fn setting_lengths_read_in_their_largest_whole_unit() {
+        use std::time::Duration;
+        assert_eq!(span(Duration::from_secs(5 * 86_400)), "5 days");
+        assert_eq!(span(Duration::from_secs(86_400)), "1 day");
+        assert_eq!(span(Duration::from_secs(36 * 3600)), "36 hours");
+        assert_eq!(span(Duration::from_secs(90 * 60)), "90 minutes");
+        assert_eq!(span(Duration::from_secs(61)), "1m 1s");
     }
 
     #[test]

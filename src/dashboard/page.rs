@@ -16,7 +16,8 @@ use super::options_form::values_text;
 use super::session::{Layout, Posted, SignedIn};
 use super::{PageError, PageResult, render};
 use crate::config::Config;
-use crate::domain::webhook::Secret;
+use crate::domain::time::{Millis, rfc3339};
+use crate::domain::webhook::{DisabledReason, Secret};
 use crate::http::{ApiError, AppState, rotate_secret, send_test_event};
 use crate::store::{DeliveryOptions, DeliveryStats, Webhook};
 
@@ -103,6 +104,70 @@ impl OptionsView {
     }
 }
 
+/// The banner at the top of a disabled webhook's page: who disabled it, when, why, and what to
+/// do. Built from fixed texts and times only, so nothing a user typed reaches it.
+pub struct DisabledBanner {
+    /// `Disabled by SpeakNode Webhooks`, `Disabled by a user`.
+    pub by: &'static str,
+    /// `None` for webhooks disabled before the store kept the time.
+    pub at: Option<DisabledAt>,
+    /// Why the service disabled it; `None` when a user did.
+    pub why: Option<String>,
+    /// What brings it back.
+    pub next: &'static str,
+    /// `alert` (red) when the service disabled it; a user's own choice is grey.
+    pub class: &'static str,
+}
+
+pub struct DisabledAt {
+    /// RFC 3339, for `<time datetime>`.
+    pub datetime: String,
+    pub time: String,
+    pub ago: String,
+}
+
+impl DisabledBanner {
+    /// `disable_after` is `SPEAKNODE_DISABLE_AFTER`, the failing time a `failing` webhook ran
+    /// out of.
+    fn new(
+        reason: Option<DisabledReason>,
+        at: Option<Millis>,
+        disable_after: std::time::Duration,
+        now: Millis,
+    ) -> Self {
+        let by_service = |why: String| Self {
+            by: "Disabled by SpeakNode Webhooks",
+            at: None,
+            why: Some(why),
+            next: "Turn Enabled back on once the endpoint is fixed.",
+            class: "alert",
+        };
+        let by_user = |by| Self {
+            by,
+            at: None,
+            why: None,
+            next: "Turn Enabled back on to resume deliveries.",
+            class: "alert off",
+        };
+        let mut banner = match reason {
+            Some(DisabledReason::Gone) => by_service("the endpoint answered 410 Gone".into()),
+            Some(DisabledReason::Failing) => by_service(format!(
+                "it failed without a single success for {}",
+                format::span(disable_after)
+            )),
+            Some(DisabledReason::Manual) => by_user("Disabled by a user"),
+            // The store always records a reason; without one, say no more than the page knows.
+            None => by_user("Disabled"),
+        };
+        banner.at = at.map(|ms| DisabledAt {
+            datetime: rfc3339(ms),
+            time: format::time(ms),
+            ago: format::ago(ms, now),
+        });
+        banner
+    }
+}
+
 #[derive(Template)]
 #[template(path = "webhook.html")]
 struct WebhookPage {
@@ -115,6 +180,8 @@ struct WebhookPage {
     stats: Stats,
     history: History,
     test_types: Vec<String>,
+    /// `Some` while the webhook is disabled.
+    disabled: Option<DisabledBanner>,
 }
 
 pub async fn show(
@@ -137,8 +204,13 @@ pub async fn show(
     };
     let counts = state.store.delivery_stats(ws, &id, now - DAY_MS).await?;
     let history = history::load(&state, ws, &id, &query).await?;
+    let disabled = (!w.enabled).then(|| {
+        let after = state.config.disable_after;
+        DisabledBanner::new(w.disabled_reason, w.disabled_at, after, now)
+    });
     let page = WebhookPage {
         layout: me.layout("webhooks", notice(query.get("notice"))),
+        disabled,
         created: format::time(w.created_at),
         updated: format::time(w.updated_at),
         options: OptionsView::new(&w.options, &state.config),
@@ -264,5 +336,36 @@ mod tests {
             ]
         );
         assert!(Stats::new(DeliveryStats::default()).segments.is_empty());
+    }
+
+    #[test]
+    fn the_disabled_banner_says_who_why_and_when() {
+        let five_days = std::time::Duration::from_secs(5 * 86_400);
+        let at = 1_795_712_624_120;
+        let gone = DisabledBanner::new(
+            Some(DisabledReason::Gone),
+            Some(at),
+            five_days,
+            at + 180_000,
+        );
+        assert_eq!(gone.by, "Disabled by SpeakNode Webhooks");
+        assert_eq!(gone.why.as_deref(), Some("the endpoint answered 410 Gone"));
+        let when = gone.at.expect("a time");
+        assert_eq!(
+            (when.time.as_str(), when.ago.as_str()),
+            ("2026-11-26 17:03:44 UTC", "3 min ago")
+        );
+        assert_eq!(when.datetime, "2026-11-26T17:03:44.120Z");
+
+        let failing = DisabledBanner::new(Some(DisabledReason::Failing), None, five_days, at);
+        assert_eq!(
+            failing.why.as_deref(),
+            Some("it failed without a single success for 5 days")
+        );
+        assert!(failing.at.is_none(), "no time known: none shown");
+
+        let manual = DisabledBanner::new(Some(DisabledReason::Manual), Some(at), five_days, at);
+        assert_eq!((manual.by, manual.why), ("Disabled by a user", None));
+        assert_eq!(manual.class, "alert off");
     }
 }
