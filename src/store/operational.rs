@@ -2,7 +2,7 @@
 //! records the state change they report (a webhook disabled, a delivery given up), so a crash can
 //! neither lose one nor emit it twice. See `domain::operational` for the types themselves.
 
-use crate::domain::attempt::Trigger;
+use crate::domain::attempt::{FailureKind, Trigger};
 use crate::domain::envelope::payload;
 use crate::domain::ids;
 use crate::domain::operational::{self, Exhausted};
@@ -57,7 +57,6 @@ impl OperationalEvent {
     /// as the attempt ends.
     pub fn delivery_exhausted(attempt: &NewAttempt, attempts: i64) -> Self {
         let claim = &attempt.claim;
-        let error = attempt.outcome.error();
         let data = operational::delivery_exhausted(&Exhausted {
             webhook_id: &claim.webhook_id,
             delivery_id: &claim.delivery_id,
@@ -65,7 +64,7 @@ impl OperationalEvent {
             event_type: &claim.event_type,
             attempts,
             last_http_status: attempt.outcome.http_status(),
-            last_error: error.as_ref().map(|e| e.as_str()),
+            last_error: attempt.outcome.error().map(FailureKind::as_str),
         });
         Self::new(
             &claim.workspace_id,
