@@ -276,10 +276,23 @@ async fn an_ordered_webhook_retries_the_first_event_before_the_second_is_attempt
         .iter()
         .map(|r| r.header("webhook-id").to_string())
         .collect();
+    // The Request History goes into the message: a mismatch says which attempts were made.
+    let history: Vec<String> = app
+        .attempts(ordered["id"].as_str().unwrap())
+        .await
+        .iter()
+        .map(|a| {
+            format!(
+                "{} #{} {} {} {}",
+                a["event_id"], a["attempt"], a["trigger"], a["http_status"], a["error"]
+            )
+        })
+        .collect();
     assert_eq!(
         arrived,
         [0, 0, 0, 1, 2].map(|i| accepted[i].clone()),
-        "the first event three times (two failures, then success), then the others in order"
+        "the first event three times (two failures, then success), then the others in order; \
+         history, newest first: {history:#?}"
     );
     assert_eq!(
         bystander.received().len(),
