@@ -68,16 +68,29 @@ pub struct ServeArgs {
     /// are taken over by the others.
     #[arg(long, env = "SPEAKNODE_LEASE_MARGIN", default_value = "30s")]
     pub lease_margin: String,
-    /// Attempts in flight at once, over all webhooks.
-    #[arg(long, env = "SPEAKNODE_MAX_IN_FLIGHT", default_value = "256")]
+    /// Attempts in flight at once, over all webhooks; a quarter of them is kept for webhooks
+    /// that answer promptly.
+    #[arg(long, env = "SPEAKNODE_MAX_IN_FLIGHT", default_value = "1024")]
     pub max_in_flight: String,
-    /// Attempts in flight at once to one webhook, so one slow endpoint cannot hold up the others.
+    /// The most attempts in flight at once to one webhook; each webhook's own limit adapts
+    /// below this to how its endpoint answers.
     #[arg(
         long,
         env = "SPEAKNODE_MAX_IN_FLIGHT_PER_WEBHOOK",
         default_value = "32"
     )]
     pub max_in_flight_per_webhook: String,
+    /// The most payload bytes the attempts in flight may hold (each event's body counted once).
+    #[arg(
+        long,
+        env = "SPEAKNODE_MAX_IN_FLIGHT_BYTES",
+        default_value = "67108864"
+    )]
+    pub max_in_flight_bytes: String,
+    /// An attempt taking longer than this marks its webhook slow: it no longer uses the slots
+    /// kept for prompt webhooks until it answers promptly again.
+    #[arg(long, env = "SPEAKNODE_SLOW_ATTEMPT", default_value = "1s")]
+    pub slow_attempt: String,
     /// API requests per second allowed per API key (burst: 2 seconds' worth); unset: no limit.
     #[arg(long, env = "SPEAKNODE_RATE_LIMIT")]
     pub rate_limit: Option<String>,
@@ -111,6 +124,8 @@ pub struct Config {
     pub lease_margin: Duration,
     pub max_in_flight: usize,
     pub max_in_flight_per_webhook: usize,
+    pub max_in_flight_bytes: usize,
+    pub slow_attempt: Duration,
     /// `SPEAKNODE_RATE_LIMIT`: API requests per second per API key; `None`: no limit.
     pub rate_limit: Option<NonZeroU32>,
     /// `SPEAKNODE_LOGIN_ATTEMPTS`.
@@ -214,6 +229,8 @@ impl Config {
                 "SPEAKNODE_MAX_IN_FLIGHT_PER_WEBHOOK",
                 &args.max_in_flight_per_webhook,
             )?,
+            max_in_flight_bytes: count("SPEAKNODE_MAX_IN_FLIGHT_BYTES", &args.max_in_flight_bytes)?,
+            slow_attempt: duration("SPEAKNODE_SLOW_ATTEMPT", &args.slow_attempt)?,
             rate_limit: args
                 .rate_limit
                 .as_deref()
@@ -257,8 +274,10 @@ impl ServeArgs {
             database_pooled: "false".into(),
             database_listen_url: None,
             lease_margin: "30s".into(),
-            max_in_flight: "256".into(),
+            max_in_flight: "1024".into(),
             max_in_flight_per_webhook: "32".into(),
+            max_in_flight_bytes: "67108864".into(),
+            slow_attempt: "1s".into(),
             rate_limit: None,
             login_attempts: "10/10m".into(),
             proxy_url: None,

@@ -1,8 +1,10 @@
 //! Prometheus metrics, served at `/metrics` in the OpenMetrics text format. Counters and the
 //! latency histogram are this process's own (with PostgreSQL each process reports its own);
 //! the queue gauges are read from the database at scrape time, so they are the same on every
-//! process. No label carries a workspace or webhook id: tenants' data stays out of monitoring,
-//! and the number of series stays fixed.
+//! process. No label carries a workspace id or anything of a tenant's data. The one exception
+//! is `speaknode_webhook_concurrency_limit`, labelled with the opaque webhook id so an operator
+//! can see which endpoint is being held back; it has a series only for webhooks with an
+//! attempt in the last 10 minutes, so the number of series follows the active webhooks.
 
 use std::sync::atomic::AtomicU64;
 
@@ -26,6 +28,11 @@ const DURATION_BUCKETS: [f64; 12] = [
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    webhook_id: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AttemptLabels {
     /// `succeeded`, `http_error` (any answer that is not 2xx) or the failure kind (`timeout`,
     /// `connection_error`, `dns_error`, `tls_error`, `blocked_address`).
@@ -44,6 +51,9 @@ pub struct Metrics {
     deliveries_due: Gauge,
     oldest_due_age: Gauge<f64, AtomicU64>,
     webhooks_disabled: Gauge,
+    attempts_in_flight: Gauge,
+    in_flight_bytes: Gauge,
+    webhook_limits: Family<WebhookLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -60,6 +70,9 @@ impl Default for Metrics {
             deliveries_due: Gauge::default(),
             oldest_due_age: Gauge::default(),
             webhooks_disabled: Gauge::default(),
+            attempts_in_flight: Gauge::default(),
+            in_flight_bytes: Gauge::default(),
+            webhook_limits: Family::default(),
         };
         metrics.registered()
     }
@@ -119,6 +132,23 @@ impl Metrics {
             "Webhooks that are disabled (by hand, gone or failing)",
             self.webhooks_disabled.clone(),
         );
+        r.register(
+            "speaknode_attempts_in_flight",
+            "Attempts this process has in flight (SPEAKNODE_MAX_IN_FLIGHT is the most)",
+            self.attempts_in_flight.clone(),
+        );
+        r.register(
+            "speaknode_attempts_in_flight_bytes",
+            "Payload bytes held by this process's attempts in flight, each event's body counted \
+             once (SPEAKNODE_MAX_IN_FLIGHT_BYTES is the most)",
+            self.in_flight_bytes.clone(),
+        );
+        r.register(
+            "speaknode_webhook_concurrency_limit",
+            "Each active webhook's current limit of attempts in flight in this process, adapted \
+             to how its endpoint answers (SPEAKNODE_MAX_IN_FLIGHT_PER_WEBHOOK is the most)",
+            self.webhook_limits.clone(),
+        );
         // Every outcome's series exists from the start, at 0, so rates and alerts work before
         // the first failure of a kind.
         let kinds = FailureKind::ALL.map(FailureKind::as_str);
@@ -150,6 +180,25 @@ impl Metrics {
             .get_or_create(&AttemptLabels { outcome })
             .inc();
         self.attempt_duration.observe(seconds);
+    }
+
+    pub fn set_in_flight(&self, attempts: u64, bytes: u64) {
+        self.attempts_in_flight.set(attempts as i64);
+        self.in_flight_bytes.set(bytes as i64);
+    }
+
+    /// Replaces the per-webhook limit series with `limits` (webhooks no longer active lose
+    /// theirs).
+    pub fn set_webhook_limits(&self, limits: &[(String, u32)]) {
+        self.webhook_limits.clear();
+        for (webhook_id, limit) in limits {
+            let labels = WebhookLabels {
+                webhook_id: webhook_id.clone(),
+            };
+            self.webhook_limits
+                .get_or_create(&labels)
+                .set(i64::from(*limit));
+        }
     }
 
     /// The metrics as OpenMetrics text, with the queue gauges from `queue` (`None`: the
@@ -203,6 +252,20 @@ mod tests {
         assert!(text.contains(r#"speaknode_attempts_total{outcome="timeout"} 1"#));
         assert!(text.contains("speaknode_attempt_duration_seconds_count 2"));
         assert!(text.contains("speaknode_database_up 0"));
+        metrics.set_in_flight(3, 2048);
+        metrics.set_webhook_limits(&[("wh_a".into(), 4), ("wh_b".into(), 32)]);
+        metrics.set_webhook_limits(&[("wh_b".into(), 16)]);
+        let text = metrics.render(None);
+        assert!(text.contains("speaknode_attempts_in_flight 3"), "{text}");
+        assert!(
+            text.contains("speaknode_attempts_in_flight_bytes 2048"),
+            "{text}"
+        );
+        assert!(text.contains(r#"speaknode_webhook_concurrency_limit{webhook_id="wh_b"} 16"#));
+        assert!(
+            !text.contains("wh_a"),
+            "an inactive webhook's series is gone: {text}"
+        );
         assert!(text.ends_with("# EOF\n"));
     }
 }

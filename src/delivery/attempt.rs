@@ -24,18 +24,19 @@ pub struct Deliverer {
 impl Deliverer {
     /// Makes one attempt of a claimed delivery and records it.
     pub async fn attempt(&self, claim: Claimed) -> StoreResult<Option<Attempt>> {
-        self.attempt_then(claim, || {}).await
+        self.attempt_then(claim, |_| {}).await
     }
 
-    /// Like [`Deliverer::attempt`], calling `sent` as soon as the HTTP exchange is over, before
-    /// the attempt is recorded: the receiver's share of the in-flight limit is free again then.
+    /// Like [`Deliverer::attempt`], calling `sent` with the outcome as soon as the HTTP
+    /// exchange is over, before the attempt is recorded: the receiver's share of the in-flight
+    /// limit is free again then (`None`: nothing was sent).
     pub async fn attempt_then(
         &self,
         claim: Claimed,
-        sent: impl FnOnce(),
+        sent: impl FnOnce(Option<&Outcome>),
     ) -> StoreResult<Option<Attempt>> {
         if claim.secrets.is_empty() {
-            sent();
+            sent(None);
             // Never send unsigned: the delivery stays pending and is tried again when its lease
             // runs out (e.g. after SPEAKNODE_ENCRYPTION_KEY is fixed).
             tracing::error!(delivery = %claim.delivery_id, webhook = %claim.webhook_id, "no readable signing secret; not sending");
@@ -46,7 +47,7 @@ impl Deliverer {
         let outcome = self.sender.send(&claim, started_at.div_euclid(1000)).await;
         let elapsed = timer.elapsed();
         let duration_ms = elapsed.as_millis() as i64;
-        sent();
+        sent(Some(&outcome));
         self.metrics.attempt_made(&outcome, elapsed.as_secs_f64());
         let next = self.next_step(&claim, &outcome, started_at + duration_ms);
         let record = NewAttempt {

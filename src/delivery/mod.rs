@@ -2,6 +2,8 @@
 //! record every attempt. Remote failures are outcomes, never errors.
 
 pub mod attempt;
+pub mod limits;
+pub mod payloads;
 pub mod pruner;
 pub mod resolver;
 pub mod sender;

@@ -128,7 +128,7 @@ impl Sender {
             .client
             .post(url)
             .headers(Self::headers(claim, timestamp))
-            .body(claim.payload.clone());
+            .body(shared_body(&claim.payload));
         let attempt = async {
             if let Some(name) = proxied_name
                 && let Err(e) = check_proxied_target(&name).await
@@ -237,4 +237,16 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon"), None);
     }
+}
+
+/// The request body over the event's one payload buffer, without copying it: every delivery
+/// of an event in flight sends the same bytes.
+fn shared_body(payload: &std::sync::Arc<str>) -> reqwest::Body {
+    struct Shared(std::sync::Arc<str>);
+    impl AsRef<[u8]> for Shared {
+        fn as_ref(&self) -> &[u8] {
+            self.0.as_bytes()
+        }
+    }
+    reqwest::Body::from(bytes::Bytes::from_owner(Shared(payload.clone())))
 }

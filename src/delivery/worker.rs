@@ -1,44 +1,67 @@
-//! The worker loop: claim what is due (in batches, within the in-flight limits), run each attempt
-//! as its own task, and sleep until something is due, a new event arrives, or shutdown.
+//! The worker loop: claim what is due (in batches, fairly shared among the webhooks that have
+//! due work, within the limits of `limits`), run each attempt as its own task, and sleep until
+//! something is due, a new event arrives, an attempt ends, or shutdown.
 //!
-//! Two limits keep one bad endpoint from hurting the others: a global cap on attempts in flight,
-//! and a per-webhook cap. Webhooks at their cap are skipped by the claim, so a hanging receiver
-//! ties up at most its own share of the workers.
+//! One webhook never waits for another: each webhook's concurrency adapts to how its endpoint
+//! answers, slow and failing webhooks share only part of the slots, a claim serves every due
+//! webhook in turn, and the bodies in flight are capped in bytes (see `limits` and
+//! `domain::fair_share`).
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::Deliverer;
+use super::limits::{Answer, LimitSettings, Limits};
+use super::payloads::Payloads;
+use crate::domain::attempt::Trigger;
 use crate::domain::ids;
 use crate::domain::time::Millis;
 use crate::store::{ClaimRequest, Claimed};
 
 /// The most deliveries one claim takes.
-const CLAIM_BATCH: usize = 128;
+const CLAIM_BATCH: u32 = 128;
 /// How long the worker sleeps at most when nothing is due (other processes may add work).
 const MAX_IDLE: Duration = Duration::from_secs(1);
+/// How often the per-webhook limit gauges are refreshed.
+const GAUGES_EVERY: Duration = Duration::from_secs(1);
+/// A webhook's starting concurrency, before it has answered (at most the ceiling).
+const INITIAL_PER_WEBHOOK: u32 = 8;
+
+/// What the attempts in flight hold: their slots and their bodies.
+#[derive(Debug)]
+struct InFlight {
+    limits: Limits,
+    payloads: Payloads,
+}
 
 pub struct Worker {
     deliverer: Arc<Deliverer>,
     owner: String,
     wake: Arc<Notify>,
-    max_in_flight: usize,
-    max_per_webhook: usize,
     lease: Duration,
     grace: Duration,
-    in_flight: Arc<Mutex<HashMap<String, usize>>>,
-    /// Claimed deliveries whose webhook was at its in-flight cap, with their lease's end: they
-    /// start as slots free up, instead of being given back and claimed again (which doubled the
-    /// queue's writes when one webhook received a burst).
-    waiting: Mutex<VecDeque<Claimed>>,
-    /// How long an attempt may take unless its webhook says otherwise: a waiting delivery
-    /// starts only if its lease outlasts its timeout.
+    /// How long an attempt may take unless its webhook says otherwise.
     timeout: Duration,
+    max_bytes: u64,
+    in_flight: Arc<Mutex<InFlight>>,
+}
+
+/// The limits' settings from the configuration: a quarter of the slots kept for prompt
+/// webhooks, and each webhook starting at [`INITIAL_PER_WEBHOOK`].
+pub fn limit_settings(config: &crate::config::Config) -> LimitSettings {
+    let max_in_flight = u32::try_from(config.max_in_flight).unwrap_or(u32::MAX);
+    let max_per_webhook = u32::try_from(config.max_in_flight_per_webhook).unwrap_or(u32::MAX);
+    LimitSettings {
+        max_in_flight,
+        prompt_reserve: max_in_flight / 4,
+        max_per_webhook,
+        initial_per_webhook: INITIAL_PER_WEBHOOK.min(max_per_webhook),
+        slow_after: config.slow_attempt.as_millis() as Millis,
+    }
 }
 
 impl Worker {
@@ -48,19 +71,20 @@ impl Worker {
     pub fn new(
         deliverer: Arc<Deliverer>,
         wake: Arc<Notify>,
-        limits: &crate::config::Config,
+        config: &crate::config::Config,
     ) -> Self {
         Self {
             deliverer,
             owner: ids::new_id("worker"),
             wake,
-            max_in_flight: limits.max_in_flight,
-            max_per_webhook: limits.max_in_flight_per_webhook,
-            lease: limits.delivery_timeout + limits.lease_margin,
-            grace: limits.delivery_timeout + Duration::from_secs(1),
-            in_flight: Arc::default(),
-            waiting: Mutex::default(),
-            timeout: limits.delivery_timeout,
+            lease: config.delivery_timeout + config.lease_margin,
+            grace: config.delivery_timeout + Duration::from_secs(1),
+            timeout: config.delivery_timeout,
+            max_bytes: config.max_in_flight_bytes as u64,
+            in_flight: Arc::new(Mutex::new(InFlight {
+                limits: Limits::new(limit_settings(config)),
+                payloads: Payloads::default(),
+            })),
         }
     }
 
@@ -68,10 +92,17 @@ impl Worker {
     /// delivery timeout, and gives back the leases of any that did not.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut tasks = JoinSet::new();
+        // Round-robin position: the next claim starts after the webhook served last.
+        let mut after: Option<String> = None;
+        let mut gauges_at = Instant::now();
         while !shutdown.is_cancelled() {
             while tasks.try_join_next().is_some() {}
-            let claimed = self.claim_and_spawn(&mut tasks).await;
-            let full = tasks.len() >= self.max_in_flight;
+            let claimed = self.claim_and_spawn(&mut tasks, &mut after).await;
+            if gauges_at.elapsed() >= GAUGES_EVERY {
+                self.refresh_gauges();
+                gauges_at = Instant::now();
+            }
+            let full = self.full();
             if claimed.is_some_and(|n| n > 0) && !full {
                 continue;
             }
@@ -89,27 +120,33 @@ impl Worker {
         self.drain(tasks).await;
     }
 
-    /// Starts waiting deliveries that have a slot now, then claims as much as there is room for
-    /// and starts an attempt for each; `None` on a store error.
-    async fn claim_and_spawn(&self, tasks: &mut JoinSet<()>) -> Option<usize> {
+    /// Claims what the limits allow now and starts an attempt for each; `None` on a store
+    /// error.
+    async fn claim_and_spawn(
+        &self,
+        tasks: &mut JoinSet<()>,
+        after: &mut Option<String>,
+    ) -> Option<usize> {
         let now = self.deliverer.clock.now();
-        let started = self.start_waiting(tasks, now).await;
-        let waiting = self.waiting_len();
-        let room = self
-            .max_in_flight
-            .saturating_sub(tasks.len() + waiting)
-            .min(CLAIM_BATCH);
-        if room == 0 {
-            return Some(started);
+        let mut budget = {
+            let mut in_flight = self.lock();
+            let mut budget = in_flight.limits.budget(now, CLAIM_BATCH);
+            budget.max_bytes = self.max_bytes.saturating_sub(in_flight.payloads.bytes());
+            budget
+        };
+        self.deliverer
+            .metrics
+            .set_in_flight(u64::from(self.lock().limits.in_flight()), self.bytes());
+        if budget.room == 0 || budget.max_bytes == 0 {
+            return Some(0);
         }
-        let lease_until = now + self.lease.as_millis() as i64;
+        budget.after = after.clone();
         let request = ClaimRequest {
             owner: self.owner.clone(),
             now,
-            lease_until,
+            lease_until: now + self.lease.as_millis() as i64,
             default_timeout: self.timeout.as_millis() as i64,
-            limit: room as u32,
-            skip_webhooks: self.saturated(),
+            budget,
         };
         let claims = match self.deliverer.store.claim_due(&request).await {
             Ok(claims) => claims,
@@ -118,88 +155,69 @@ impl Worker {
                 return None;
             }
         };
+        if let Some(last) = claims.last() {
+            *after = Some(last.webhook_id.clone());
+        }
         let count = claims.len();
         for claim in claims {
-            if self.take_slot(&claim.webhook_id) {
-                self.spawn_attempt(tasks, claim);
-            } else {
-                self.lock_waiting().push_back(claim);
-            }
-        }
-        Some(started + count)
-    }
-
-    /// Starts the waiting deliveries whose webhook has a free slot. One whose lease would run
-    /// out during the attempt is given back instead, so no other worker can take it mid-send.
-    async fn start_waiting(&self, tasks: &mut JoinSet<()>, now: Millis) -> usize {
-        let mut expiring = Vec::new();
-        let mut started = 0;
-        let ready: Vec<Claimed> = {
-            let mut waiting = self.lock_waiting();
-            let mut ready = Vec::new();
-            waiting.retain_mut(|claim| {
-                let timeout = claim.webhook.timeout.unwrap_or(self.timeout);
-                if claim.lease_until <= now + timeout.as_millis() as i64 {
-                    expiring.push(claim.clone());
-                    false
-                } else if self.take_slot(&claim.webhook_id) {
-                    ready.push(claim.clone());
-                    false
-                } else {
-                    true
-                }
-            });
-            ready
-        };
-        for claim in ready {
             self.spawn_attempt(tasks, claim);
-            started += 1;
         }
-        if !expiring.is_empty()
-            && let Err(e) = self.deliverer.store.release(&expiring, now).await
-        {
-            tracing::warn!(error = %e, "releasing deliveries failed; their leases will expire");
-        }
-        started
+        Some(count)
     }
 
-    fn spawn_attempt(&self, tasks: &mut JoinSet<()>, claim: Claimed) {
+    fn spawn_attempt(&self, tasks: &mut JoinSet<()>, mut claim: Claimed) {
+        let clock = self.deliverer.clock.clone();
+        let started = clock.now();
+        {
+            let mut in_flight = self.lock();
+            let retry = claim.trigger == Trigger::Retry;
+            in_flight.limits.start(&claim.webhook_id, started, retry);
+            claim.payload = in_flight
+                .payloads
+                .hold(&claim.event_id, claim.payload.clone());
+        }
         let deliverer = self.deliverer.clone();
-        let in_flight = self.in_flight.clone();
+        let shared = self.in_flight.clone();
         tasks.spawn(async move {
             let webhook_id = claim.webhook_id.clone();
-            let sent = || release_slot(&in_flight, &webhook_id);
+            let event_id = claim.event_id.clone();
+            // The slot is free as soon as the HTTP exchange is over, before the record.
+            let sent = |outcome: Option<&crate::domain::attempt::Outcome>| {
+                let answer = outcome.map(Answer::of);
+                lock(&shared)
+                    .limits
+                    .finish(&webhook_id, started, clock.now(), answer);
+            };
             if let Err(e) = deliverer.attempt_then(claim, sent).await {
                 tracing::error!(webhook = %webhook_id, error = %e, "an attempt could not be recorded");
             }
+            lock(&shared).payloads.release(&event_id);
         });
     }
 
-    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, VecDeque<Claimed>> {
-        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, InFlight> {
+        lock(&self.in_flight)
     }
 
-    fn waiting_len(&self) -> usize {
-        self.lock_waiting().len()
+    fn bytes(&self) -> u64 {
+        self.lock().payloads.bytes()
     }
 
-    fn saturated(&self) -> Vec<String> {
-        let in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        in_flight
-            .iter()
-            .filter(|(_, n)| **n >= self.max_per_webhook)
-            .map(|(id, _)| id.clone())
-            .collect()
+    /// No attempt may start until one ends: every slot is taken, or the bodies in flight are
+    /// at the byte cap.
+    fn full(&self) -> bool {
+        let in_flight = self.lock();
+        in_flight.limits.free_slots() == 0 || in_flight.payloads.bytes() >= self.max_bytes
     }
 
-    fn take_slot(&self, webhook_id: &str) -> bool {
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        let n = in_flight.entry(webhook_id.to_string()).or_insert(0);
-        if *n >= self.max_per_webhook {
-            return false;
-        }
-        *n += 1;
-        true
+    fn refresh_gauges(&self) {
+        let limits: Vec<(String, u32)> = self
+            .lock()
+            .limits
+            .limits()
+            .map(|(id, limit)| (id.to_string(), limit))
+            .collect();
+        self.deliverer.metrics.set_webhook_limits(&limits);
     }
 
     /// How long to sleep: until the next delivery is due, at most [`MAX_IDLE`].
@@ -238,12 +256,6 @@ impl Worker {
     }
 }
 
-fn release_slot(in_flight: &Mutex<HashMap<String, usize>>, webhook_id: &str) {
-    let mut in_flight = in_flight.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(n) = in_flight.get_mut(webhook_id) {
-        *n -= 1;
-        if *n == 0 {
-            in_flight.remove(webhook_id);
-        }
-    }
+fn lock(in_flight: &Mutex<InFlight>) -> MutexGuard<'_, InFlight> {
+    in_flight.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod delivery_options;
 pub mod envelope;
 pub mod event_type;
+pub mod fair_share;
 pub mod ids;
 pub mod operational;
 pub mod retry;

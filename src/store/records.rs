@@ -1,10 +1,12 @@
 //! The rows the store reads and writes, in the service's vocabulary.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::attempt::{DeliveryState, Outcome, Trigger};
 pub use crate::domain::delivery_options::DeliveryOptions;
 use crate::domain::delivery_options::{Filter, Headers, RateLimit, WebhookTimeout};
+use crate::domain::fair_share::Budget;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::time::Millis;
 use crate::domain::webhook::{DisabledReason, Secret};
@@ -204,8 +206,9 @@ pub struct ClaimRequest {
     pub lease_until: Millis,
     /// `SPEAKNODE_DELIVERY_TIMEOUT` in milliseconds.
     pub default_timeout: Millis,
-    pub limit: u32,
-    pub skip_webhooks: Vec<String>,
+    /// What the worker may start now, in all and per webhook: the claim serves the due
+    /// webhooks fairly within it (see `domain::fair_share`).
+    pub budget: Budget,
 }
 
 /// A leased delivery with everything needed to attempt it.
@@ -217,7 +220,8 @@ pub struct Claimed {
     pub event_id: String,
     pub event_type: String,
     pub url: String,
-    pub payload: String,
+    /// One buffer per event, shared by every delivery of it in memory.
+    pub payload: Arc<str>,
     pub secrets: Vec<Secret>,
     pub trigger: Trigger,
     /// Attempts made before this one.
@@ -286,7 +290,7 @@ pub struct Attempt {
     pub http_status: Option<u16>,
     pub error: Option<String>,
     pub duration_ms: i64,
-    pub payload: String,
+    pub payload: Arc<str>,
     pub response: String,
     pub response_truncated: bool,
     pub next_attempt_at: Option<Millis>,

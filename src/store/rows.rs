@@ -226,7 +226,7 @@ pub fn event_from(row: &impl Columns) -> StoreResult<Event> {
         id: row.text("id")?,
         workspace_id: row.text("workspace_id")?,
         event_type: row.text("event_type")?,
-        payload: row.text("payload")?,
+        payload: row.text("payload")?.into(),
         created_at: row.int("created_at")?,
         delivery_count: row.int("delivery_count")? as u32,
     })
@@ -264,7 +264,7 @@ pub fn attempt_from(row: &impl Columns) -> StoreResult<Attempt> {
         http_status: row.opt_int("http_status")?.map(|s| s as u16),
         error: row.opt_text("error")?,
         duration_ms: row.int("duration_ms")?,
-        payload: row.text("payload")?,
+        payload: row.text("payload")?.into(),
         response: row.text("response")?,
         response_truncated: row.flag("response_truncated")?,
         next_attempt_at: row.opt_int("next_attempt_at")?,
@@ -429,7 +429,7 @@ impl ReplayCandidate {
             seq: row.int("seq")?,
             id: row.text("id")?,
             event_type: row.text("event_type")?,
-            payload: row.text("payload")?,
+            payload: row.text("payload")?.into(),
         })
     }
 }

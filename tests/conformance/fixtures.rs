@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use speaknode_webhooks::domain::attempt::Outcome;
+use speaknode_webhooks::domain::fair_share::Budget;
 use speaknode_webhooks::domain::ids;
 use speaknode_webhooks::domain::webhook::Secret;
 use speaknode_webhooks::store::*;
@@ -91,8 +92,7 @@ pub fn claim_at(now: i64, limit: u32) -> ClaimRequest {
         now,
         lease_until: now + 60_000,
         default_timeout: 5_000,
-        limit,
-        skip_webhooks: vec![],
+        budget: Budget::open(limit),
     }
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use speaknode_webhooks::domain::attempt::{DeliveryState, FailureKind, Outcome, Trigger};
+use speaknode_webhooks::domain::fair_share::Allowance;
 use speaknode_webhooks::domain::ids;
 use speaknode_webhooks::domain::webhook::DisabledReason;
 use speaknode_webhooks::store::*;
@@ -108,7 +109,14 @@ pub async fn a_claim_skips_webhooks_at_their_limit_and_a_release_gives_back(stor
     let _idle = webhook(&*store, &ws, &["SessionStarted"]).await;
     ingest(&*store, &new_event(&ws, "SessionStarted", T0)).await;
     let mut request = claim_at(T0, 10);
-    request.skip_webhooks = vec![busy.id.clone()];
+    let at_its_limit = Allowance {
+        free: 0,
+        prompt: true,
+    };
+    request
+        .budget
+        .webhooks
+        .insert(busy.id.clone(), at_its_limit);
     let claimed = store.claim_due(&request).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_ne!(claimed[0].webhook_id, busy.id);

@@ -5,6 +5,7 @@
 mod accept;
 mod admin;
 mod batch;
+mod claim;
 mod dashboard;
 mod db;
 mod events;
@@ -66,8 +67,6 @@ pub struct PgStore {
     accepts: batch::Batcher<accept::Accept>,
     /// Group commit of attempts.
     records: batch::Batcher<record::Record>,
-    /// Whether a claim must look at ordered and rate-limited webhooks.
-    restricted: queue::RestrictedCache,
 }
 
 /// Writer tasks per kind of batch (see `batch`).
@@ -117,7 +116,6 @@ impl PgStore {
         Ok(Self {
             accepts: batch::Batcher::spawn(db.clone(), LANES),
             records: batch::Batcher::spawn(db.clone(), LANES),
-            restricted: Default::default(),
             db,
             listen_url,
             sealer: Sealer::plaintext(),
@@ -332,7 +330,6 @@ impl Store for PgStore {
 
     async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<Webhook> {
         let created = webhooks::create(self, webhook).await;
-        self.restricted.forget();
         created
     }
 
@@ -359,7 +356,6 @@ impl Store for PgStore {
         now: Millis,
     ) -> StoreResult<Option<Webhook>> {
         let updated = webhooks::update(self, workspace_id, id, patch, now).await;
-        self.restricted.forget();
         updated
     }
 
@@ -405,7 +401,7 @@ impl Store for PgStore {
     }
 
     async fn claim_due(&self, claim: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
-        queue::claim_due(self, claim).await
+        claim::claim_due(self, claim).await
     }
 
     async fn release(&self, claims: &[Claimed], now: Millis) -> StoreResult<()> {

@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005", "traceparent"),
     migration!(6, "0006", "delivery_options"),
     migration!(7, "0007", "disabled_at"),
+    migration!(8, "0008", "fair_claims"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -8,6 +8,7 @@
 //! - The schema's migrations run on the first connection when the store opens (`migrate`).
 
 mod admin;
+mod claim;
 mod dashboard;
 mod events;
 mod history;
@@ -338,7 +339,7 @@ impl Store for SqliteStore {
 
     async fn claim_due(&self, claim: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
         let (claim, sealer) = (claim.clone(), self.sealer.clone());
-        self.write(move |conn| queue::claim(conn, &claim, &sealer))
+        self.write(move |conn| claim::claim(conn, &claim, &sealer))
             .await
     }
 
