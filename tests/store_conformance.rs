@@ -6,6 +6,7 @@
 mod common;
 mod conformance;
 
+use conformance::fairness::*;
 use conformance::operational::*;
 use conformance::options::*;
 use conformance::queue::*;
@@ -52,6 +53,11 @@ conformance!(
     an_events_trace_context_reaches_every_claim_of_it,
     concurrent_claims_never_share_a_delivery,
     a_claim_skips_webhooks_at_their_limit_and_a_release_gives_back,
+    a_small_backlog_never_fills_a_claim,
+    a_backlog_larger_than_the_first_look_never_fills_a_claim,
+    claims_serve_webhooks_in_turn_starting_after_the_last_one_served,
+    slow_webhooks_get_only_the_unproven_share,
+    a_claim_stops_at_the_byte_cap_counting_each_event_once,
     recorded_attempts_follow_the_next_step_and_form_the_history,
     a_410_disables_the_webhook_as_gone_and_holds_its_deliveries,
     deleting_a_webhook_cancels_its_deliveries_and_removes_its_history,

@@ -8,6 +8,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+/// A due webhook whose number of due deliveries the store did not count.
+pub const UNKNOWN: u32 = u32::MAX;
+
 /// What the worker can start now, as the claim needs it (see `delivery::limits`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Budget {
@@ -80,16 +83,31 @@ impl Budget {
 }
 
 /// How many deliveries each due webhook gets from this claim, in serving order. `due` lists the
-/// webhooks with due deliveries, sorted by id; serving starts after `budget.after` and wraps.
+/// webhooks with due deliveries, sorted by id, each with how many it has due ([`UNKNOWN`] when
+/// the store did not count them); serving starts after `budget.after` and wraps.
 /// Each round gives one delivery to every webhook that still has an allowance (beyond its
 /// reserved part, only while the unproven share lasts), until the room is used up.
-pub fn share(due: &[String], budget: &Budget) -> Vec<(String, u32)> {
+pub fn share(due: &[(String, u32)], budget: &Budget) -> Vec<(String, u32)> {
     let start = match &budget.after {
-        Some(after) => due.partition_point(|id| id <= after),
+        Some(after) => due.partition_point(|(id, _)| id <= after),
         None => 0,
     };
-    let order: Vec<&String> = due[start..].iter().chain(&due[..start]).collect();
-    let allowances: Vec<Allowance> = order.iter().map(|id| budget.allowance(id)).collect();
+    let order: Vec<&String> = due[start..]
+        .iter()
+        .chain(&due[..start])
+        .map(|(id, _)| id)
+        .collect();
+    let allowances: Vec<Allowance> = due[start..]
+        .iter()
+        .chain(&due[..start])
+        .map(|(id, count)| {
+            let allowance = budget.allowance(id);
+            Allowance {
+                free: allowance.free.min(*count),
+                ..allowance
+            }
+        })
+        .collect();
     let mut given = vec![0u32; order.len()];
     let (mut room, mut unproven) = (budget.room, budget.unproven_room);
     while room > 0 {

@@ -109,10 +109,7 @@ pub async fn a_claim_skips_webhooks_at_their_limit_and_a_release_gives_back(stor
     let _idle = webhook(&*store, &ws, &["SessionStarted"]).await;
     ingest(&*store, &new_event(&ws, "SessionStarted", T0)).await;
     let mut request = claim_at(T0, 10);
-    let at_its_limit = Allowance {
-        free: 0,
-        prompt: true,
-    };
+    let at_its_limit = Allowance::prompt(0);
     request
         .budget
         .webhooks
@@ -183,7 +180,7 @@ pub async fn recorded_attempts_follow_the_next_step_and_form_the_history(store: 
     );
     assert_eq!(history.items[0].error.as_deref(), Some("timeout"));
     assert_eq!(history.items[1].http_status, Some(500));
-    assert_eq!(history.items[1].payload, event.payload);
+    assert_eq!(&*history.items[1].payload, event.payload.as_str());
     let failed_only = AttemptFilter {
         succeeded: Some(false),
         since: Some(T0 + 1),

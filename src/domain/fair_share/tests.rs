@@ -1,7 +1,7 @@
 use super::*;
 
-fn ids(names: &[&str]) -> Vec<String> {
-    names.iter().map(|s| s.to_string()).collect()
+fn ids(names: &[&str]) -> Vec<(String, u32)> {
+    names.iter().map(|s| (s.to_string(), UNKNOWN)).collect()
 }
 
 fn budget(room: u32, unproven_room: u32, seen: &[(&str, u32, bool)]) -> Budget {
@@ -42,7 +42,10 @@ fn a_backlog_cannot_fill_a_claim_every_due_webhook_gets_a_turn() {
     seen.push(("wh_prompt".into(), 32, true));
     let seen_ref: Vec<(&str, u32, bool)> =
         seen.iter().map(|(a, b, c)| (a.as_str(), *b, *c)).collect();
-    let mut due: Vec<String> = seen.iter().map(|(id, _, _)| id.clone()).collect();
+    let mut due: Vec<(String, u32)> = seen
+        .iter()
+        .map(|(id, _, _)| (id.clone(), UNKNOWN))
+        .collect();
     due.sort();
     let plan = share(&due, &budget(128, 96, &seen_ref));
     let prompt = plan
@@ -115,6 +118,13 @@ fn webhooks_not_known_to_be_prompt_share_only_the_unproven_room() {
     let b = budget(10, 0, &[("prompt", 5, true), ("slow", 5, false)]);
     assert_eq!(share(&due, &b), shares(&[("new", 1), ("prompt", 5)]));
     assert!(!b.admits("slow") && b.admits("new") && b.admits("prompt"));
+}
+
+#[test]
+fn a_webhook_with_few_due_deliveries_leaves_the_room_to_others() {
+    let due = vec![("a".to_string(), 2), ("b".to_string(), UNKNOWN)];
+    let plan = share(&due, &budget(10, 10, &[("a", 8, true), ("b", 8, true)]));
+    assert_eq!(plan, shares(&[("a", 2), ("b", 8)]));
 }
 
 #[test]

@@ -16,7 +16,7 @@ use super::PgStore;
 use super::db::query;
 use super::webhooks::valid_secrets;
 use crate::domain::attempt::Trigger;
-use crate::domain::fair_share::{Candidate, interleave_within, share};
+use crate::domain::fair_share::{Candidate, UNKNOWN, interleave_within, share};
 use crate::domain::time::Millis;
 use crate::store::restricted::Restricted;
 use crate::store::rows::{Columns, claim_options_from};
@@ -54,19 +54,20 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
     claimed_from(store, &leased, req.now).await
 }
 
-/// Every webhook with a due delivery, sorted by id, and which of them are ordered or
-/// rate-limited.
+/// Every webhook with a due delivery, sorted by id, with how many it has due when the first
+/// look saw them all, and which of them are ordered or rate-limited.
 async fn due_webhooks(
     conn: &mut PgConnection,
     now: Millis,
-) -> StoreResult<(Vec<String>, HashSet<String>)> {
+) -> StoreResult<(Vec<(String, u32)>, HashSet<String>)> {
     let rows = query(
         "WITH look AS (SELECT webhook_id FROM deliveries
                        WHERE state = 'pending' AND NOT held AND next_attempt_at <= $1
-                       ORDER BY next_attempt_at LIMIT $2)
-         SELECT w.id, (w.ordered OR w.rate_limit IS NOT NULL) AS restricted,
+                       ORDER BY next_attempt_at LIMIT $2),
+              counted AS (SELECT webhook_id, count(*) AS due FROM look GROUP BY webhook_id)
+         SELECT w.id, (w.ordered OR w.rate_limit IS NOT NULL) AS restricted, c.due,
              (SELECT count(*) FROM look) AS seen
-         FROM webhooks w WHERE w.id IN (SELECT webhook_id FROM look)",
+         FROM counted c JOIN webhooks w ON w.id = c.webhook_id",
     )
     .bind(now)
     .bind(FIRST_LOOK)
@@ -92,7 +93,7 @@ async fn due_webhooks(
                      WHERE state = 'pending' AND NOT held AND next_attempt_at IS NOT NULL
                        AND webhook_id > h.webhook_id
                      ORDER BY webhook_id, next_attempt_at LIMIT 1) n)
-             SELECT w.id, (w.ordered OR w.rate_limit IS NOT NULL) AS restricted
+             SELECT w.id, (w.ordered OR w.rate_limit IS NOT NULL) AS restricted, NULL::BIGINT AS due
              FROM heads h JOIN webhooks w ON w.id = h.webhook_id
              WHERE h.next_attempt_at <= $1",
         )
@@ -107,7 +108,8 @@ async fn due_webhooks(
         if row.flag("restricted")? {
             restricted.insert(id.clone());
         }
-        due.push(id);
+        let count = row.opt_int("due")?.map_or(UNKNOWN, |n| n as u32);
+        due.push((id, count));
     }
     // Sorted here, not by the database's collation: `share` rotates in this order.
     due.sort();

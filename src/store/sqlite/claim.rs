@@ -5,7 +5,7 @@
 //! commits: no transaction is ever open during an HTTP call. If the worker dies, the lease
 //! simply runs out and the delivery is due again.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::rows::all;
 use crate::domain::attempt::Trigger;
 use crate::domain::delivery_options::Headers;
-use crate::domain::fair_share::{Candidate, interleave_within, share};
+use crate::domain::fair_share::{Candidate, UNKNOWN, interleave_within, share};
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::Secret;
@@ -99,17 +99,18 @@ pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreRes
     claimed_from(conn, sealer, leased, req.now)
 }
 
-/// Every webhook with a due delivery, sorted by id.
-fn due_webhooks(conn: &Connection, now: Millis) -> StoreResult<Vec<String>> {
+/// Every webhook with a due delivery, sorted by id, with how many it has due when the first
+/// look saw them all.
+fn due_webhooks(conn: &Connection, now: Millis) -> StoreResult<Vec<(String, u32)>> {
     let mut first_look = conn.prepare_cached(
         "SELECT webhook_id FROM deliveries INDEXED BY deliveries_due
          WHERE state = 'pending' AND held = 0 AND next_attempt_at <= ?1
          ORDER BY next_attempt_at LIMIT ?2",
     )?;
     let mut rows = first_look.query(params![now, FIRST_LOOK])?;
-    let (mut seen, mut read) = (BTreeSet::new(), 0);
+    let (mut seen, mut read) = (BTreeMap::new(), 0);
     while let Some(row) = rows.next()? {
-        seen.insert(row.get::<_, String>(0)?);
+        *seen.entry(row.get::<_, String>(0)?).or_insert(0u32) += 1;
         read += 1;
     }
     if read < FIRST_LOOK {
@@ -130,7 +131,7 @@ fn due_webhooks(conn: &Connection, now: Millis) -> StoreResult<Vec<String>> {
         .optional()?
     {
         if due_at <= now {
-            due.push(webhook_id.clone());
+            due.push((webhook_id.clone(), UNKNOWN));
         }
         after = webhook_id;
     }
