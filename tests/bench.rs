@@ -54,6 +54,10 @@ fn a_small_bench_delivers_everything_and_reports_its_figures_as_json() {
         );
     }
     assert_eq!(report["deliveries"], 600);
+    assert!(
+        report["slow"].is_null(),
+        "no slow section when the scenario is off"
+    );
     assert_eq!(report["lost"], 0);
     assert_eq!(report["bad_signatures"], 0);
     assert!(
@@ -146,4 +150,34 @@ fn processes_are_refused_on_sqlite() {
         stderr.contains("--processes needs --database-url postgres://"),
         "{stderr}"
     );
+}
+
+#[test]
+fn the_slow_neighbour_scenario_reports_the_prompt_webhook_and_the_slow_ones() {
+    let report = run_bench(&[
+        "bench",
+        "--slow-webhooks",
+        "2",
+        "--slow-delay",
+        "200ms",
+        "--slow-events",
+        "5",
+        "--prompt-events",
+        "5",
+        "--json",
+    ]);
+    let slow = &report["slow"];
+    for key in ["p50", "p95", "p99", "max"] {
+        assert!(
+            slow["prompt_latency_ms"][key].is_number(),
+            "slow.prompt_latency_ms.{key} missing from {report}"
+        );
+    }
+    assert_eq!(slow["prompt_arrived"], 5, "{report}");
+    assert_eq!(slow["prompt_lost"], 0, "{report}");
+    assert_eq!(report["lost"], 0, "{report}");
+    assert_eq!(slow["slow_deliveries"], 10, "{report}");
+    for key in ["slow_attempts_per_s", "slow_answered_in_window", "window_s"] {
+        assert!(slow[key].is_number(), "slow.{key} missing from {report}");
+    }
 }

@@ -1,5 +1,6 @@
 //! The benchmark's load driver: creates the webhooks and sends the events through the HTTP API,
-//! either with a number of concurrent senders or at a steady rate.
+//! either with a number of concurrent senders or at a steady rate, and creates the slow
+//! scenario's second workspace.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,26 @@ pub async fn create_webhook(
             .with_context(|| format!("no {name} in the created webhook: {created}"))
     };
     Ok((field("id")?, field("secret")?))
+}
+
+/// Creates a workspace through the admin API and returns its API key.
+pub async fn create_workspace(
+    client: &reqwest::Client,
+    base: &str,
+    admin_token: &str,
+    name: &str,
+) -> anyhow::Result<String> {
+    let resp = client
+        .post(format!("{base}/api/v1/workspaces"))
+        .bearer_auth(admin_token)
+        .json(&json!({"name": name}))
+        .send()
+        .await?;
+    let created: Value = resp.json().await?;
+    created["api_key"]
+        .as_str()
+        .map(str::to_string)
+        .with_context(|| format!("no api_key in the created workspace: {created}"))
 }
 
 /// A `SessionStarted` body of about `bytes` bytes, padded in `metadata`.

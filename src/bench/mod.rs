@@ -7,12 +7,17 @@
 //! binary sharing the database; the webhooks are created through the first, the events are sent
 //! round-robin to all of them, all of them deliver, and the report adds each process's attempts
 //! and the receiver's count of concurrent double attempts.
+//!
+//! With `--slow-webhooks N` it runs the slow-neighbour scenario instead (see `slow`): whether a
+//! prompt webhook still gets its deliveries at once while N others answer slowly.
 
 mod backlog;
 mod load;
 mod processes;
 mod receiver;
 mod report;
+mod slow;
+mod slow_receiver;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ServeArgs};
 pub use report::Report;
+use slow_receiver::SlowDelay;
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
@@ -53,12 +59,37 @@ pub struct BenchArgs {
     /// --database-url.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub processes: Option<u32>,
+    /// Every receiver endpoint (except the slow ones) answers after this delay, e.g. `2s`; the
+    /// request body is read only after it, so that the memory held is the service's.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub receiver_delay: Option<Duration>,
+    /// Slow-neighbour scenario: this many slow webhooks in the default workspace, and one prompt
+    /// webhook in a second workspace whose deliveries are measured; --webhooks, --events and
+    /// --rate are then not used. 0: the scenario is off.
+    #[arg(long, default_value_t = 0)]
+    pub slow_webhooks: usize,
+    /// How long the slow endpoints take to answer (`3s`, `500ms`), or `hang`: they never answer
+    /// and the service's delivery timeout ends each attempt.
+    #[arg(long, default_value = "3s")]
+    pub slow_delay: SlowDelay,
+    /// Events sent to the slow webhooks (each goes to all of them), as fast as --concurrency
+    /// senders can, before the prompt webhook's.
+    #[arg(long, default_value_t = 300)]
+    pub slow_events: usize,
+    /// Events sent to the prompt webhook once the slow ones are all accepted.
+    #[arg(long, default_value_t = 50)]
+    pub prompt_events: usize,
+    /// Rate of the prompt webhook's events, events/s.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub prompt_rate: u32,
     /// Print one JSON line instead of the table.
     #[arg(long)]
     pub json: bool,
 }
 
 const API_KEY: &str = "sk_bench_0123456789abcdefghijklmnop";
+/// Set only for the slow-neighbour scenario, which creates its second workspace with it.
+const ADMIN_TOKEN: &str = "adm_bench_0123456789abcdefghijklmn";
 
 /// Runs the benchmark; the report says whether anything was lost or badly signed.
 pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
@@ -87,12 +118,22 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
     serve.api_key = Some(API_KEY.into());
     serve.allow_private_targets = "true".into();
     serve.listen = "127.0.0.1:0".into();
+    let slow = args.slow_webhooks > 0;
+    if slow {
+        serve.admin_token = Some(ADMIN_TOKEN.into());
+    }
 
-    let receiver = receiver::Receiver::start().await?;
+    let receiver = receiver::Receiver::start(args.receiver_delay, args.slow_delay).await?;
     let service = match args.processes {
         None => Service::in_process(Config::from_args(&serve)?).await?,
         Some(n) => Service::Processes(
-            processes::Services::start(n as usize, &serve.database_url, API_KEY).await?,
+            processes::Services::start(
+                n as usize,
+                &serve.database_url,
+                API_KEY,
+                serve.admin_token.as_deref(),
+            )
+            .await?,
         ),
     };
     let bases = service.bases();
@@ -105,7 +146,8 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
         load::wait_healthy(&client, base).await?;
     }
     let first = &bases[0];
-    for i in 0..args.webhooks {
+    // The slow scenario makes its own webhooks: these would get its slow events too.
+    for i in (0..args.webhooks).filter(|_| !slow) {
         let (_, secret) =
             load::create_webhook(&client, first, API_KEY, &receiver.url(i), "SessionStarted")
                 .await?;
@@ -126,21 +168,24 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
             );
         }
     }
-    let expected = args.events * args.webhooks;
-    let progress = report::Progress::start(receiver.clone(), expected);
-    let started = Instant::now();
-    let accepted = load::send_events(&client, &bases, API_KEY, args).await;
-    let sent_for = started.elapsed();
-    let finished = match &accepted {
-        Ok(_) => receiver.wait_for(expected, Duration::from_secs(30)).await,
-        Err(_) => None,
+    let measured = if slow {
+        slow::run(args, &client, &bases, &receiver, API_KEY, ADMIN_TOKEN).await?
+    } else {
+        deliver(args, &client, &bases, &receiver).await?
     };
-    progress.stop();
-    let accepted = accepted?;
     let per_process_attempts = attempts_per_process(&client, &bases, &receiver).await?;
 
     service.stop().await;
-    let mut report = Report::compute(args, &accepted, &receiver, sent_for, finished);
+    let arrivals = measured.arrivals.unwrap_or_else(|| receiver.arrivals());
+    let mut report = Report::compute(
+        &measured.args,
+        &measured.accepted,
+        &arrivals,
+        &receiver,
+        measured.sent_for,
+        measured.finished,
+    );
+    report.slow = measured.slow;
     report.processes = args.processes;
     report.per_process_attempts = per_process_attempts;
     if report.concurrent_double_attempts > 0 {
@@ -151,6 +196,46 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
         );
     }
     Ok(report)
+}
+
+/// What a scenario measured, for [`Report::compute`].
+struct Measured {
+    /// The arguments the report describes: in the slow scenario, the prompt webhook's load.
+    args: BenchArgs,
+    accepted: Accepted,
+    sent_for: Duration,
+    /// When the last delivery arrived.
+    finished: Option<Instant>,
+    /// The deliveries the report counts; `None`: all that arrived by the end of the run.
+    arrivals: Option<receiver::Arrivals>,
+    slow: Option<slow::SlowReport>,
+}
+
+/// Scenarios A to D: sends the events to the webhooks made above and waits for every delivery.
+async fn deliver(
+    args: &BenchArgs,
+    client: &reqwest::Client,
+    bases: &[String],
+    receiver: &receiver::Receiver,
+) -> anyhow::Result<Measured> {
+    let expected = args.events * args.webhooks;
+    let progress = report::Progress::start(receiver.clone(), expected);
+    let started = Instant::now();
+    let accepted = load::send_events(client, bases, API_KEY, args).await;
+    let sent_for = started.elapsed();
+    let finished = match &accepted {
+        Ok(_) => receiver.wait_for(expected, Duration::from_secs(30)).await,
+        Err(_) => None,
+    };
+    progress.stop();
+    Ok(Measured {
+        args: args.clone(),
+        accepted: accepted?,
+        sent_for,
+        finished,
+        arrivals: None,
+        slow: None,
+    })
 }
 
 /// Each service's attempts from its `/metrics`. An attempt is counted once its answer has been

@@ -25,12 +25,18 @@ pub struct Services(Vec<Service>);
 impl Services {
     /// Starts `count` `serve` processes on `database_url`: the first alone (it applies the
     /// migrations and creates the default workspace), then the others together.
-    pub async fn start(count: usize, database_url: &str, api_key: &str) -> anyhow::Result<Self> {
+    /// With `admin_token`, every process accepts it on the admin routes.
+    pub async fn start(
+        count: usize,
+        database_url: &str,
+        api_key: &str,
+        admin_token: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let mut services = Self::default();
-        let first = services.spawn(database_url, api_key)?;
+        let first = services.spawn(database_url, api_key, admin_token)?;
         services.0[0].base = services.listening(0, first).await?;
         let waiting = (1..count)
-            .map(|_| services.spawn(database_url, api_key))
+            .map(|_| services.spawn(database_url, api_key, admin_token))
             .collect::<anyhow::Result<Vec<_>>>()?;
         for (i, listening) in waiting.into_iter().enumerate() {
             services.0[i + 1].base = services.listening(i + 1, listening).await?;
@@ -46,14 +52,20 @@ impl Services {
         &mut self,
         database_url: &str,
         api_key: &str,
+        admin_token: Option<&str>,
     ) -> anyhow::Result<oneshot::Receiver<String>> {
         let exe = std::env::current_exe().context("cannot find this program's own executable")?;
-        let mut child = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("SPEAKNODE_DATABASE_URL", database_url)
             .env("SPEAKNODE_API_KEY", api_key)
             .env("SPEAKNODE_ALLOW_PRIVATE_TARGETS", "true")
-            .env("SPEAKNODE_LOG", "warn")
+            .env("SPEAKNODE_LOG", "warn");
+        if let Some(token) = admin_token {
+            command.env("SPEAKNODE_ADMIN_TOKEN", token);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

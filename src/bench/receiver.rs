@@ -2,7 +2,8 @@
 //! duplicates, checks the signature of every 50th request with an independent HMAC, and counts
 //! concurrent double attempts: a request for a delivery id while another request of the same id
 //! is still being handled here (from its headers' arrival, through reading its body, to the
-//! answer).
+//! answer). With `--receiver-delay` it answers after that delay instead; with
+//! `--slow-webhooks` it also serves the slow endpoints (see `slow_receiver`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,19 +18,29 @@ use axum::routing::post;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::slow_receiver::{self, SlowDelay, SlowEndpoints};
+
 const CHECK_EVERY: u64 = 50;
+
+/// Delivery id → (event id, first arrival, times seen).
+pub type Arrivals = HashMap<String, (String, Instant, u32)>;
 
 #[derive(Default)]
 pub struct Inner {
     secrets: Mutex<HashMap<usize, String>>,
-    /// delivery id → (event id, first arrival, times seen)
-    pub arrivals: Mutex<HashMap<String, (String, Instant, u32)>>,
+    pub arrivals: Mutex<Arrivals>,
     pub requests: AtomicU64,
     pub checked: AtomicU64,
     pub bad_signatures: AtomicU64,
     /// Delivery ids whose request is being handled right now.
     in_flight: Mutex<HashSet<String>>,
     pub concurrent_double_attempts: AtomicU64,
+    /// `--receiver-delay`: how long every `/hook/{i}` request waits before it is read and
+    /// answered.
+    delay: Option<Duration>,
+    /// Bodies read after `delay`: picks the ones whose signature is checked.
+    delayed_reads: AtomicU64,
+    pub slow: SlowEndpoints,
 }
 
 /// A delivery id's stay in [`Inner::in_flight`]: it leaves on drop, so a handler cancelled midway
@@ -76,10 +87,15 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    pub async fn start() -> anyhow::Result<Self> {
-        let inner = Arc::new(Inner::default());
+    pub async fn start(delay: Option<Duration>, slow_delay: SlowDelay) -> anyhow::Result<Self> {
+        let inner = Arc::new(Inner {
+            delay,
+            slow: SlowEndpoints::new(slow_delay),
+            ..Inner::default()
+        });
         let app = Router::new()
             .route("/hook/{i}", post(receive))
+            .route("/slow/{i}", post(slow_receiver::receive))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
@@ -89,6 +105,11 @@ impl Receiver {
 
     pub fn url(&self, webhook: usize) -> String {
         format!("{}/hook/{webhook}", self.base)
+    }
+
+    /// The URL of slow endpoint `i`.
+    pub fn slow_url(&self, webhook: usize) -> String {
+        format!("{}/slow/{webhook}", self.base)
     }
 
     pub fn add_secret(&self, webhook: usize, secret: String) {
@@ -120,7 +141,16 @@ impl Receiver {
         }
     }
 
-    fn last_arrival(&self) -> Option<Instant> {
+    /// A copy of the arrivals so far.
+    pub fn arrivals(&self) -> Arrivals {
+        self.inner
+            .arrivals
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn last_arrival(&self) -> Option<Instant> {
         self.inner
             .arrivals
             .lock()
@@ -148,11 +178,18 @@ async fn receive(
     let delivery = header("x-speaknode-delivery");
     // Entered before the body is read, so the time the body takes to arrive counts as handling.
     let _in_flight = InFlight::enter(&inner, &delivery);
-    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
-        return "ok";
+    let (body, sampled) = match inner.delay {
+        None => match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(body) => (body, None),
+            Err(_) => return "ok",
+        },
+        Some(delay) => match read_after(&inner, delay, body).await {
+            Some((body, sampled)) => (body, Some(sampled)),
+            None => return "ok",
+        },
     };
     let n = inner.requests.fetch_add(1, Ordering::Relaxed);
-    if n % CHECK_EVERY == 0 {
+    if sampled.unwrap_or(n % CHECK_EVERY == 0) {
         inner.checked.fetch_add(1, Ordering::Relaxed);
         let secret = inner
             .secrets
@@ -171,6 +208,26 @@ async fn receive(
             .or_insert((header("webhook-id"), now, 1));
     }
     "ok"
+}
+
+/// `--receiver-delay`: waits, then reads the body, keeping it only when its signature is to be
+/// checked (one in 50; the bool says so). The receiver must not hold the bodies itself, neither during
+/// the delay (they stay in the socket) nor after it: the delays started by a burst of deliveries
+/// end in a burst, and the scenario measures the service's memory, not the receiver's.
+async fn read_after(inner: &Inner, delay: Duration, body: Body) -> Option<(bytes::Bytes, bool)> {
+    tokio::time::sleep(delay).await;
+    if inner
+        .delayed_reads
+        .fetch_add(1, Ordering::Relaxed)
+        .is_multiple_of(CHECK_EVERY)
+    {
+        let body = axum::body::to_bytes(body, usize::MAX).await.ok()?;
+        Some((body, true))
+    } else {
+        slow_receiver::drain(body)
+            .await
+            .then(|| (bytes::Bytes::new(), false))
+    }
 }
 
 fn signature_ok(secret: &str, body: &[u8], signature: &str) -> bool {

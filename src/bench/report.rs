@@ -1,5 +1,6 @@
 //! What the benchmark measured, as a table or one JSON line, and the progress line on stderr.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -7,10 +8,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
-use super::receiver::Receiver;
+use super::receiver::{Arrivals, Receiver};
+use super::slow::SlowReport;
 use super::{Accepted, BenchArgs};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Latency {
     pub p50: f64,
     pub p95: f64,
@@ -43,32 +45,21 @@ pub struct Report {
     pub concurrent_double_attempts: u64,
     /// Of the bench's own process (with `--processes`: receiver and load driver only).
     pub peak_rss_bytes: u64,
+    /// The slow-neighbour scenario (`--slow-webhooks`); null when it did not run. When it ran,
+    /// the fields above are the prompt webhook's.
+    pub slow: Option<SlowReport>,
 }
 
 impl Report {
     pub fn compute(
         args: &BenchArgs,
         accepted: &Accepted,
+        arrivals: &Arrivals,
         receiver: &Receiver,
         sent_for: Duration,
         last: Option<Instant>,
     ) -> Self {
         let accepted = accepted.lock().map(|a| a.clone()).unwrap_or_default();
-        let arrivals = receiver
-            .inner
-            .arrivals
-            .lock()
-            .map(|a| a.clone())
-            .unwrap_or_default();
-        let mut latencies: Vec<f64> = arrivals
-            .values()
-            .filter_map(|(event, at, _)| {
-                let sent = accepted.get(event)?;
-                // The delivery may arrive before the client has read its 202: that counts as 0.
-                Some(at.saturating_duration_since(*sent).as_secs_f64() * 1000.0)
-            })
-            .collect();
-        latencies.sort_by(f64::total_cmp);
         let first_accept = accepted.values().min().copied();
         let delivering_for = match (first_accept, last) {
             (Some(first), Some(last)) => last.saturating_duration_since(first).as_secs_f64(),
@@ -84,12 +75,7 @@ impl Report {
             deliveries: arrivals.len(),
             events_per_s: per_s(accepted.len(), sent_for.as_secs_f64()),
             deliveries_per_s: per_s(arrivals.len(), delivering_for),
-            latency_ms: Latency {
-                p50: percentile(&latencies, 0.50),
-                p95: percentile(&latencies, 0.95),
-                p99: percentile(&latencies, 0.99),
-                max: latencies.last().copied().unwrap_or(0.0),
-            },
+            latency_ms: latency(&accepted, arrivals),
             lost: expected.saturating_sub(arrivals.len())
                 + (args.events - accepted.len()) * args.webhooks,
             duplicates: arrivals
@@ -105,6 +91,7 @@ impl Report {
                 .concurrent_double_attempts
                 .load(Ordering::Relaxed),
             peak_rss_bytes: peak_rss_bytes(),
+            slow: None,
         }
     }
 
@@ -122,7 +109,7 @@ impl Report {
             .iter()
             .map(u64::to_string)
             .collect();
-        format!(
+        let table = format!(
             "service             {processes}\nwebhooks            {}\nevents accepted     {} of {}\nevents/s            {:.0}\ndeliveries          {}\ndeliveries/s        {:.0}\nlatency p50/p95/p99 {:.2} / {:.2} / {:.2} ms (max {:.2})\nlost                {}\nduplicates          {}\nbad signatures      {} of {} checked\nattempts/process    {}\nconcurrent doubles  {}\npeak RSS            {:.1} MB",
             self.webhooks,
             self.accepted,
@@ -141,7 +128,30 @@ impl Report {
             attempts.join(" / "),
             self.concurrent_double_attempts,
             self.peak_rss_bytes as f64 / 1e6,
-        )
+        );
+        match &self.slow {
+            Some(slow) => format!("{table}\n{}", slow.table()),
+            None => table,
+        }
+    }
+}
+
+/// Latency from each event's 202 to each of its deliveries' arrival at the receiver.
+pub fn latency(accepted: &HashMap<String, Instant>, arrivals: &Arrivals) -> Latency {
+    let mut latencies: Vec<f64> = arrivals
+        .values()
+        .filter_map(|(event, at, _)| {
+            let sent = accepted.get(event)?;
+            // The delivery may arrive before the client has read its 202: that counts as 0.
+            Some(at.saturating_duration_since(*sent).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    Latency {
+        p50: percentile(&latencies, 0.50),
+        p95: percentile(&latencies, 0.95),
+        p99: percentile(&latencies, 0.99),
+        max: latencies.last().copied().unwrap_or(0.0),
     }
 }
 
