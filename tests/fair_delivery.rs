@@ -34,7 +34,10 @@ async fn prompt_receiver() -> (String, Arrivals) {
         let seen = seen.clone();
         async move {
             let event = headers["webhook-id"].to_str().unwrap().to_string();
-            seen.lock().unwrap().entry(event).or_insert_with(Instant::now);
+            seen.lock()
+                .unwrap()
+                .entry(event)
+                .or_insert_with(Instant::now);
             "ok"
         }
     });

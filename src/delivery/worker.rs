@@ -130,13 +130,13 @@ impl Worker {
         let now = self.deliverer.clock.now();
         let mut budget = {
             let mut in_flight = self.lock();
+            let bytes = in_flight.payloads.bytes();
+            let attempts = u64::from(in_flight.limits.in_flight());
+            self.deliverer.metrics.set_in_flight(attempts, bytes);
             let mut budget = in_flight.limits.budget(now, CLAIM_BATCH);
-            budget.max_bytes = self.max_bytes.saturating_sub(in_flight.payloads.bytes());
+            budget.max_bytes = self.max_bytes.saturating_sub(bytes);
             budget
         };
-        self.deliverer
-            .metrics
-            .set_in_flight(u64::from(self.lock().limits.in_flight()), self.bytes());
         if budget.room == 0 || budget.max_bytes == 0 {
             return Some(0);
         }
@@ -197,10 +197,6 @@ impl Worker {
 
     fn lock(&self) -> MutexGuard<'_, InFlight> {
         lock(&self.in_flight)
-    }
-
-    fn bytes(&self) -> u64 {
-        self.lock().payloads.bytes()
     }
 
     /// No attempt may start until one ends: every slot is taken, or the bodies in flight are
