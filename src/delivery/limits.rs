@@ -11,6 +11,10 @@
 //!   answered within `slow_after` and none of its attempts in flight has been running longer.
 //!   Every other webhook (slow, failing, or not seen yet), and every retry, shares what is left
 //!   after `prompt_reserve` slots: however many endpoints hang, prompt ones always find room.
+//! - **Claimed ahead, for prompt webhooks only.** A prompt webhook busy at its limit may have up
+//!   to two more windows of deliveries claimed and waiting in memory, so a slot that frees
+//!   starts the next attempt at once and the queue is asked in batches, not once per answer.
+//!   Slow webhooks get nothing ahead: it would only hold leases and memory.
 //! - **A global limit** sized for asynchronous I/O: an attempt in flight is a task and a socket,
 //!   not a thread (see docs/operating.md for the memory it costs).
 
@@ -56,6 +60,8 @@ struct Endpoint {
     limit: f64,
     /// When each attempt in flight started, and whether it is a retry.
     in_flight: Vec<(Millis, bool)>,
+    /// Claimed, waiting for a slot.
+    waiting: u32,
     /// The last attempt was answered within `slow_after`.
     answered_promptly: bool,
     /// The endpoint's usual answer time: the lowest seen, drifting up slowly.
@@ -73,6 +79,7 @@ pub struct Limits {
     settings: LimitSettings,
     webhooks: HashMap<String, Endpoint>,
     in_flight: u32,
+    waiting: u32,
     last_sweep: Millis,
 }
 
@@ -82,6 +89,7 @@ impl Limits {
             settings,
             webhooks: HashMap::new(),
             in_flight: 0,
+            waiting: 0,
             last_sweep: 0,
         }
     }
@@ -90,9 +98,18 @@ impl Limits {
         self.in_flight
     }
 
-    /// Attempts that may still start, all webhooks together.
+    /// Attempts that may still start or be claimed, all webhooks together.
     pub fn free_slots(&self) -> u32 {
-        self.settings.max_in_flight.saturating_sub(self.in_flight)
+        self.settings
+            .max_in_flight
+            .saturating_sub(self.in_flight + self.waiting)
+    }
+
+    /// Whether an attempt of `webhook_id` may start now.
+    pub fn has_slot(&self, webhook_id: &str) -> bool {
+        self.webhooks
+            .get(webhook_id)
+            .is_none_or(|e| (e.in_flight.len() as u32) < e.limit as u32)
     }
 
     /// A webhook's current concurrency limit (its starting limit if it was never seen).
@@ -125,13 +142,13 @@ impl Limits {
                     .filter(|(_, retry)| *retry)
                     .count() as u32
             } else {
-                running
+                running + endpoint.waiting
             };
-            let free = (endpoint.limit as u32).saturating_sub(running);
+            let limit = endpoint.limit as u32;
             let allowance = if prompt {
-                Allowance::prompt(free)
+                Allowance::prompt(endpoint.ahead_room(limit))
             } else {
-                Allowance::unproven(free)
+                Allowance::unproven(limit.saturating_sub(running + endpoint.waiting))
             };
             webhooks.insert(id.clone(), allowance);
         }
@@ -154,16 +171,36 @@ impl Limits {
         }
     }
 
-    /// An attempt of `webhook_id` starts at `now`.
-    pub fn start(&mut self, webhook_id: &str, now: Millis, retry: bool) {
-        let initial = self.settings.initial_per_webhook;
-        let endpoint = self
-            .webhooks
-            .entry(webhook_id.to_string())
-            .or_insert_with(|| Endpoint::new(initial, now));
+    /// A delivery of `webhook_id` was claimed and waits for a slot.
+    pub fn wait(&mut self, webhook_id: &str, now: Millis) {
+        self.endpoint(webhook_id, now).waiting += 1;
+        self.waiting += 1;
+    }
+
+    /// A waiting delivery of `webhook_id` was given back unattempted.
+    pub fn give_back(&mut self, webhook_id: &str) {
+        if let Some(endpoint) = self.webhooks.get_mut(webhook_id) {
+            endpoint.waiting = endpoint.waiting.saturating_sub(1);
+            self.waiting = self.waiting.saturating_sub(1);
+        }
+    }
+
+    /// An attempt of `webhook_id` starts at `now` (a waiting delivery, if `waited`).
+    pub fn start(&mut self, webhook_id: &str, now: Millis, retry: bool, waited: bool) {
+        if waited {
+            self.give_back(webhook_id);
+        }
+        let endpoint = self.endpoint(webhook_id, now);
         endpoint.in_flight.push((now, retry));
         endpoint.last_seen = now;
         self.in_flight += 1;
+    }
+
+    fn endpoint(&mut self, webhook_id: &str, now: Millis) -> &mut Endpoint {
+        let initial = self.settings.initial_per_webhook;
+        self.webhooks
+            .entry(webhook_id.to_string())
+            .or_insert_with(|| Endpoint::new(initial, now))
     }
 
     /// The attempt of `webhook_id` that started at `started` ended at `now` with `answer`
@@ -194,8 +231,9 @@ impl Limits {
             return;
         }
         self.last_sweep = now;
-        self.webhooks
-            .retain(|_, e| !e.in_flight.is_empty() || now - e.last_seen < FORGET_AFTER);
+        self.webhooks.retain(|_, e| {
+            !e.in_flight.is_empty() || e.waiting > 0 || now - e.last_seen < FORGET_AFTER
+        });
     }
 }
 
@@ -204,11 +242,22 @@ impl Endpoint {
         Self {
             limit: f64::from(initial),
             in_flight: Vec::new(),
+            waiting: 0,
             answered_promptly: false,
             usual_ms: None,
             halved_at: Millis::MIN,
             last_seen: now,
         }
+    }
+
+    /// What a prompt webhook may still be claimed: up to three windows (its limit) in flight
+    /// and waiting together, asked for only once it has no more than one window waiting, so
+    /// claims come in batches of at least a window.
+    fn ahead_room(&self, limit: u32) -> u32 {
+        if self.waiting > limit {
+            return 0;
+        }
+        (3 * limit).saturating_sub(self.in_flight.len() as u32 + self.waiting)
     }
 
     fn is_prompt(&self, now: Millis, slow_after: Millis) -> bool {

@@ -7,6 +7,7 @@
 //! webhook in turn, and the bodies in flight are capped in bytes (see `limits` and
 //! `domain::fair_share`).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -31,11 +32,15 @@ const GAUGES_EVERY: Duration = Duration::from_secs(1);
 /// A webhook's starting concurrency, before it has answered (at most the ceiling).
 const INITIAL_PER_WEBHOOK: u32 = 8;
 
-/// What the attempts in flight hold: their slots and their bodies.
+/// What the attempts in flight and the deliveries claimed ahead hold: their slots and their
+/// bodies.
 #[derive(Debug)]
 struct InFlight {
     limits: Limits,
     payloads: Payloads,
+    /// Claimed for a prompt webhook at its limit; each starts as soon as it has a slot (see
+    /// `limits`: "claimed ahead").
+    waiting: VecDeque<Claimed>,
 }
 
 pub struct Worker {
@@ -48,6 +53,9 @@ pub struct Worker {
     timeout: Duration,
     max_bytes: u64,
     in_flight: Arc<Mutex<InFlight>>,
+    /// Told when an attempt's HTTP exchange is over, so a waiting delivery takes its slot at
+    /// once rather than after the attempt is recorded.
+    freed: Arc<Notify>,
 }
 
 /// The limits' settings from the configuration: a quarter of the slots kept for prompt
@@ -84,7 +92,9 @@ impl Worker {
             in_flight: Arc::new(Mutex::new(InFlight {
                 limits: Limits::new(limit_settings(config)),
                 payloads: Payloads::default(),
+                waiting: VecDeque::new(),
             })),
+            freed: Arc::new(Notify::new()),
         }
     }
 
@@ -113,6 +123,7 @@ impl Worker {
             tokio::select! {
                 _ = shutdown.cancelled() => {}
                 _ = self.wake.notified() => {}
+                _ = self.freed.notified() => {}
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
                 _ = tokio::time::sleep(pause), if !full => {}
             }
@@ -120,14 +131,15 @@ impl Worker {
         self.drain(tasks).await;
     }
 
-    /// Claims what the limits allow now and starts an attempt for each; `None` on a store
-    /// error.
+    /// Starts the waiting deliveries that have a slot, then claims what the limits allow now
+    /// and starts an attempt for each (or keeps it waiting); `None` on a store error.
     async fn claim_and_spawn(
         &self,
         tasks: &mut JoinSet<()>,
         after: &mut Option<String>,
     ) -> Option<usize> {
         let now = self.deliverer.clock.now();
+        let started = self.start_waiting(tasks, now).await;
         let mut budget = {
             let mut in_flight = self.lock();
             let bytes = in_flight.payloads.bytes();
@@ -138,7 +150,7 @@ impl Worker {
             budget
         };
         if budget.room == 0 || budget.max_bytes == 0 {
-            return Some(0);
+            return Some(started);
         }
         budget.after = after.clone();
         let request = ClaimRequest {
@@ -159,25 +171,75 @@ impl Worker {
             *after = Some(last.webhook_id.clone());
         }
         let count = claims.len();
-        for claim in claims {
-            self.spawn_attempt(tasks, claim);
-        }
-        Some(count)
-    }
-
-    fn spawn_attempt(&self, tasks: &mut JoinSet<()>, mut claim: Claimed) {
-        let clock = self.deliverer.clock.clone();
-        let started = clock.now();
-        {
+        for mut claim in claims {
             let mut in_flight = self.lock();
-            let retry = claim.trigger == Trigger::Retry;
-            in_flight.limits.start(&claim.webhook_id, started, retry);
             claim.payload = in_flight
                 .payloads
                 .hold(&claim.event_id, claim.payload.clone());
+            if in_flight.limits.has_slot(&claim.webhook_id) {
+                drop(in_flight);
+                self.spawn_attempt(tasks, claim);
+            } else {
+                in_flight.limits.wait(&claim.webhook_id, now);
+                in_flight.waiting.push_back(claim);
+            }
         }
+        Some(started + count)
+    }
+
+    /// Starts the waiting deliveries whose webhook has a slot now. One whose lease would run
+    /// out during the attempt is given back instead, so no other worker can take it mid-send.
+    async fn start_waiting(&self, tasks: &mut JoinSet<()>, now: Millis) -> usize {
+        let (ready, expiring) = {
+            let mut in_flight = self.lock();
+            let waiting = std::mem::take(&mut in_flight.waiting);
+            let (mut ready, mut expiring, mut still) = (Vec::new(), Vec::new(), VecDeque::new());
+            for claim in waiting {
+                let timeout = claim.webhook.timeout.unwrap_or(self.timeout);
+                if claim.lease_until <= now + timeout.as_millis() as i64 {
+                    in_flight.limits.give_back(&claim.webhook_id);
+                    in_flight.payloads.release(&claim.event_id);
+                    expiring.push(claim);
+                } else if in_flight.limits.has_slot(&claim.webhook_id) {
+                    // Counted as started now, so the next one of its webhook sees the slot taken.
+                    let retry = claim.trigger == Trigger::Retry;
+                    in_flight.limits.start(&claim.webhook_id, now, retry, true);
+                    ready.push(claim);
+                } else {
+                    still.push_back(claim);
+                }
+            }
+            in_flight.waiting = still;
+            (ready, expiring)
+        };
+        let started = ready.len();
+        for claim in ready {
+            self.spawn_started(tasks, claim, now);
+        }
+        if !expiring.is_empty()
+            && let Err(e) = self.deliverer.store.release(&expiring, now).await
+        {
+            tracing::warn!(error = %e, "releasing deliveries failed; their leases will expire");
+        }
+        started
+    }
+
+    /// Starts an attempt of a claimed delivery whose body is already held.
+    fn spawn_attempt(&self, tasks: &mut JoinSet<()>, claim: Claimed) {
+        let started = self.deliverer.clock.now();
+        let retry = claim.trigger == Trigger::Retry;
+        self.lock()
+            .limits
+            .start(&claim.webhook_id, started, retry, false);
+        self.spawn_started(tasks, claim, started);
+    }
+
+    /// Runs the attempt of a delivery already counted as started at `started`.
+    fn spawn_started(&self, tasks: &mut JoinSet<()>, claim: Claimed, started: Millis) {
+        let clock = self.deliverer.clock.clone();
         let deliverer = self.deliverer.clone();
         let shared = self.in_flight.clone();
+        let freed = self.freed.clone();
         tasks.spawn(async move {
             let webhook_id = claim.webhook_id.clone();
             let event_id = claim.event_id.clone();
@@ -187,6 +249,7 @@ impl Worker {
                 lock(&shared)
                     .limits
                     .finish(&webhook_id, started, clock.now(), answer);
+                freed.notify_one();
             };
             if let Err(e) = deliverer.attempt_then(claim, sent).await {
                 tracing::error!(webhook = %webhook_id, error = %e, "an attempt could not be recorded");

@@ -8,9 +8,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-/// A due webhook whose number of due deliveries the store did not count.
-pub const UNKNOWN: u32 = u32::MAX;
-
 /// What the worker can start now, as the claim needs it (see `delivery::limits`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Budget {
@@ -75,6 +72,13 @@ impl Budget {
             .unwrap_or(self.unseen)
     }
 
+    /// The most one webhook can get from this claim: counting a webhook's due deliveries past
+    /// this tells nothing more.
+    pub fn most_per_webhook(&self) -> u32 {
+        let most = self.webhooks.values().map(|a| a.free).max().unwrap_or(0);
+        most.max(self.unseen.free).min(self.room)
+    }
+
     /// Whether a webhook may get anything at all from this claim.
     pub fn admits(&self, webhook_id: &str) -> bool {
         let allowance = self.allowance(webhook_id);
@@ -83,8 +87,8 @@ impl Budget {
 }
 
 /// How many deliveries each due webhook gets from this claim, in serving order. `due` lists the
-/// webhooks with due deliveries, sorted by id, each with how many it has due ([`UNKNOWN`] when
-/// the store did not count them); serving starts after `budget.after` and wraps.
+/// webhooks with due deliveries, sorted by id, each with how many it has due (a store may stop
+/// counting at what one webhook can get); serving starts after `budget.after` and wraps.
 /// Each round gives one delivery to every webhook that still has an allowance (beyond its
 /// reserved part, only while the unproven share lasts), until the room is used up.
 pub fn share(due: &[(String, u32)], budget: &Budget) -> Vec<(String, u32)> {

@@ -120,6 +120,9 @@ pub async fn create(
         return Err(ApiError::bad_request("data must be a JSON object").with_field("data"));
     }
     schema.validate(&data)?;
+    // A transcript can be a megabyte: hold one copy of it (the payload) while the store works,
+    // not four.
+    drop(data);
 
     let now = state.clock.now();
     let id = ids::new_id(ids::EVENT);
@@ -140,7 +143,8 @@ pub async fn create(
             .and_then(valid_traceparent)
             .map(str::to_string),
     };
-    match state.store.ingest_event(&event).await? {
+    drop((raw_data, raw));
+    match state.store.ingest_event(event).await? {
         Ingested::Created(stored) => {
             state.deliverer.metrics.event_accepted();
             if stored.delivery_count > 0 {

@@ -166,7 +166,7 @@ pub trait Store: Send + Sync + 'static {
 
     // Events.
     /// Stores the event and one delivery per enabled webhook subscribed to its type, atomically.
-    async fn ingest_event(&self, event: &NewEvent) -> StoreResult<Ingested>;
+    async fn ingest_event(&self, event: NewEvent) -> StoreResult<Ingested>;
     async fn list_events(
         &self,
         workspace_id: &str,

@@ -28,9 +28,8 @@ fn claim_with(now: i64, budget: Budget) -> ClaimRequest {
 }
 
 /// A webhook with `backlog` due deliveries, all older than the 5 of a second webhook in
-/// another workspace: a claim of 20 takes all 5 of the second, and no more than its
-/// allowance of the first (all of it when the store counted the due deliveries; behind a
-/// backlog it walks the webhooks without counting, so the shares are even).
+/// another workspace: a claim of 20 takes all 5 of the second, and all its allowance of the
+/// first, not the whole batch.
 async fn behind_a_backlog_of(store: Arc<dyn Store>, backlog: usize) {
     let (busy_ws, quiet_ws) = (workspace(&*store).await, workspace(&*store).await);
     let busy = webhook(&*store, &busy_ws, &["SessionStarted"]).await;
@@ -54,12 +53,12 @@ async fn behind_a_backlog_of(store: Arc<dyn Store>, backlog: usize) {
 }
 
 pub async fn a_small_backlog_never_fills_a_claim(store: Arc<dyn Store>) {
-    behind_a_backlog_of(store, 300).await;
+    behind_a_backlog_of(store, 30).await;
 }
 
-/// Past the first look at the queue (1,024 rows), the claim walks the webhooks instead.
+/// Far past the first look at the queue (64 rows), the claim walks the webhooks instead.
 pub async fn a_backlog_larger_than_the_first_look_never_fills_a_claim(store: Arc<dyn Store>) {
-    behind_a_backlog_of(store, 1100).await;
+    behind_a_backlog_of(store, 300).await;
 }
 
 pub async fn claims_serve_webhooks_in_turn_starting_after_the_last_one_served(

@@ -80,7 +80,7 @@ pub fn new_event(ws: &str, event_type: &str, at: i64) -> NewEvent {
 }
 
 pub async fn ingest(store: &dyn Store, event: &NewEvent) -> Event {
-    match store.ingest_event(event).await.unwrap() {
+    match store.ingest_event(event.clone()).await.unwrap() {
         Ingested::Created(e) => e,
         other => panic!("expected a new event, got {other:?}"),
     }

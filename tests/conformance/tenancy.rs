@@ -170,12 +170,12 @@ pub async fn an_idempotency_key_replays_within_its_window_and_refuses_another_bo
         e
     };
     let first = ingest(&*store, &keyed(b"h1", T0 - 1)).await;
-    match store.ingest_event(&keyed(b"h1", T0 - 1)).await.unwrap() {
+    match store.ingest_event(keyed(b"h1", T0 - 1)).await.unwrap() {
         Ingested::Replayed(e) => assert_eq!(e.id, first.id),
         other => panic!("expected a replay, got {other:?}"),
     }
     assert!(matches!(
-        store.ingest_event(&keyed(b"h2", T0 - 1)).await.unwrap(),
+        store.ingest_event(keyed(b"h2", T0 - 1)).await.unwrap(),
         Ingested::KeyReused
     ));
     // Once the window has passed, the key is free again.

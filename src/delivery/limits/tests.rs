@@ -37,7 +37,7 @@ fn attempts(
     answer: Answer,
 ) {
     for _ in 0..n {
-        limits.start(webhook, at, false);
+        limits.start(webhook, at, false, false);
     }
     for _ in 0..n {
         limits.finish(webhook, at, at + took, Some(answer));
@@ -112,7 +112,7 @@ fn only_webhooks_that_answered_promptly_may_use_the_reserved_slots() {
     attempts(&mut limits, "slow", 1, 0, 3000, Answer::Answered);
     attempts(&mut limits, "failing", 1, 0, 10, Answer::Trouble);
     let budget = limits.budget(5000, 1000);
-    assert_eq!(budget.webhooks["prompt"], Allowance::prompt(9));
+    assert_eq!(budget.webhooks["prompt"], Allowance::prompt(27), "three windows of 9");
     assert_eq!(budget.webhooks["slow"], Allowance::unproven(9));
     assert_eq!(budget.webhooks["failing"], Allowance::unproven(4));
     assert_eq!(
@@ -134,7 +134,7 @@ fn hanging_attempts_fill_only_the_unproven_share() {
     // Ten webhooks never seen before each start eight attempts that hang.
     for i in 0..10 {
         for _ in 0..8 {
-            limits.start(&format!("hang{i}"), 100, false);
+            limits.start(&format!("hang{i}"), 100, false, false);
         }
     }
     let budget = limits.budget(200, 1000);
@@ -154,8 +154,8 @@ fn hanging_attempts_fill_only_the_unproven_share() {
 fn a_prompt_webhook_whose_attempt_runs_long_stops_being_prompt_while_it_runs() {
     let mut limits = Limits::new(SETTINGS);
     attempts(&mut limits, "wh", 1, 0, 10, Answer::Answered);
-    limits.start("wh", 100, false);
-    assert_eq!(limits.budget(900, 100).webhooks["wh"], Allowance::prompt(8));
+    limits.start("wh", 100, false, false);
+    assert_eq!(limits.budget(900, 100).webhooks["wh"], Allowance::prompt(26));
     let budget = limits.budget(1200, 100);
     assert_eq!(budget.webhooks["wh"], Allowance::unproven(8));
     assert_eq!(
@@ -168,12 +168,12 @@ fn a_prompt_webhook_whose_attempt_runs_long_stops_being_prompt_while_it_runs() {
 fn retries_count_against_the_unproven_share_even_for_a_prompt_webhook() {
     let mut limits = Limits::new(SETTINGS);
     attempts(&mut limits, "wh", 1, 0, 10, Answer::Answered);
-    limits.start("wh", 20, true);
-    limits.start("wh", 20, false);
+    limits.start("wh", 20, true, false);
+    limits.start("wh", 20, false, false);
     let budget = limits.budget(30, 100);
     assert_eq!(budget.room, 98);
     assert_eq!(budget.unproven_room, 74);
-    assert_eq!(budget.webhooks["wh"].free, 9 - 2);
+    assert_eq!(budget.webhooks["wh"].free, 3 * 9 - 2);
 }
 
 #[test]
@@ -187,9 +187,49 @@ fn the_budget_never_offers_more_than_one_batch() {
 fn idle_webhooks_are_forgotten_and_busy_ones_are_not() {
     let mut limits = Limits::new(SETTINGS);
     attempts(&mut limits, "idle", 1, 0, 10, Answer::Answered);
-    limits.start("busy", 0, false);
+    limits.start("busy", 0, false, false);
     limits.budget(FORGET_AFTER + 20_000, 10);
     assert_eq!(limits.limits().count(), 1);
     assert_eq!(limits.limit_of("idle"), 8, "back to the starting limit");
     assert_eq!(limits.in_flight(), 1);
+}
+
+#[test]
+fn a_prompt_webhook_at_its_limit_is_claimed_ahead_in_batches_and_a_slow_one_is_not() {
+    let mut limits = Limits::new(SETTINGS);
+    attempts(&mut limits, "prompt", 2, 0, 10, Answer::Answered); // limit 10
+    attempts(&mut limits, "slow", 2, 0, 3000, Answer::Answered); // limit 10, slow
+    for _ in 0..10 {
+        limits.start("prompt", 4000, false, false);
+        limits.start("slow", 4000, false, false);
+    }
+    assert!(!limits.has_slot("prompt") && !limits.has_slot("slow") && limits.has_slot("new"));
+    let budget = limits.budget(4001, 1000);
+    assert_eq!(
+        budget.webhooks["prompt"],
+        Allowance::prompt(20),
+        "two windows ahead"
+    );
+    assert_eq!(budget.webhooks["slow"], Allowance::unproven(0));
+    for _ in 0..20 {
+        limits.wait("prompt", 4001);
+    }
+    assert_eq!(limits.budget(4001, 1000).webhooks["prompt"].free, 0);
+    // Not asked again until no more than one window waits: 20 waiting > a limit of 10.
+    assert_eq!(
+        limits.free_slots(),
+        100 - 10 - 10 - 20,
+        "in flight and waiting count"
+    );
+    for _ in 0..10 {
+        limits.finish("prompt", 4000, 4010, Some(Answer::Answered));
+    }
+    // Limit 20 now, nothing in flight, 20 waiting: up to 60 in all, 40 more.
+    assert_eq!(
+        limits.budget(4010, 1000).webhooks["prompt"],
+        Allowance::prompt(40)
+    );
+    limits.start("prompt", 4011, false, true);
+    limits.give_back("prompt");
+    assert_eq!(limits.free_slots(), 100 - 10 - 1 - 18);
 }

@@ -1,5 +1,8 @@
 use super::*;
 
+/// More due deliveries than any claim takes.
+const UNKNOWN: u32 = u32::MAX;
+
 fn ids(names: &[&str]) -> Vec<(String, u32)> {
     names.iter().map(|s| (s.to_string(), UNKNOWN)).collect()
 }

@@ -16,7 +16,7 @@ use super::PgStore;
 use super::db::query;
 use super::webhooks::valid_secrets;
 use crate::domain::attempt::Trigger;
-use crate::domain::fair_share::{Candidate, UNKNOWN, interleave_within, share};
+use crate::domain::fair_share::{Candidate, interleave_within, share};
 use crate::domain::time::Millis;
 use crate::store::restricted::Restricted;
 use crate::store::rows::{Columns, claim_options_from};
@@ -24,8 +24,9 @@ use crate::store::{ClaimRequest, Claimed, StoreError, StoreResult};
 
 /// How many due deliveries the first look at the queue reads, in due order. When there are
 /// fewer, it has seen every webhook with due work; behind a larger backlog, the claim walks the
-/// webhooks instead (one index seek each), so a backlog's size never decides who is served.
-const FIRST_LOOK: i64 = 1024;
+/// webhooks instead (one index seek each), so a backlog's size never decides who is served nor
+/// what a claim costs.
+const FIRST_LOOK: i64 = 64;
 
 /// Leases due deliveries, fairly shared among the webhooks that have any, and returns them in
 /// the order their attempts should start.
@@ -34,7 +35,8 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
         return Ok(Vec::new());
     }
     let mut session = store.db.session().await?;
-    let (due, restricted) = due_webhooks(session.conn(), req.now).await?;
+    let most = req.budget.most_per_webhook();
+    let (due, restricted) = due_webhooks(session.conn(), req.now, most).await?;
     let shares = share(&due, &req.budget);
     if shares.is_empty() {
         session.finish().await?;
@@ -54,11 +56,12 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
     claimed_from(store, &leased, req.now).await
 }
 
-/// Every webhook with a due delivery, sorted by id, with how many it has due when the first
-/// look saw them all, and which of them are ordered or rate-limited.
+/// Every webhook with a due delivery, sorted by id, with how many it has due (counted up to
+/// `most`, what one webhook can get), and which of them are ordered or rate-limited.
 async fn due_webhooks(
     conn: &mut PgConnection,
     now: Millis,
+    most: u32,
 ) -> StoreResult<(Vec<(String, u32)>, HashSet<String>)> {
     let rows = query(
         "WITH look AS (SELECT webhook_id FROM deliveries
@@ -93,11 +96,16 @@ async fn due_webhooks(
                      WHERE state = 'pending' AND NOT held AND next_attempt_at IS NOT NULL
                        AND webhook_id > h.webhook_id
                      ORDER BY webhook_id, next_attempt_at LIMIT 1) n)
-             SELECT w.id, (w.ordered OR w.rate_limit IS NOT NULL) AS restricted, NULL::BIGINT AS due
+             SELECT w.id, (w.ordered OR w.rate_limit IS NOT NULL) AS restricted,
+                 (SELECT count(*) FROM (SELECT 1 FROM deliveries d
+                      WHERE d.webhook_id = h.webhook_id AND d.state = 'pending' AND NOT d.held
+                        AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $1
+                      LIMIT $2) c) AS due
              FROM heads h JOIN webhooks w ON w.id = h.webhook_id
              WHERE h.next_attempt_at <= $1",
         )
         .bind(now)
+        .bind(i64::from(most))
         .fetch_all(&mut *conn)
         .await?
     };
@@ -108,7 +116,7 @@ async fn due_webhooks(
         if row.flag("restricted")? {
             restricted.insert(id.clone());
         }
-        let count = row.opt_int("due")?.map_or(UNKNOWN, |n| n as u32);
+        let count = row.int("due")? as u32;
         due.push((id, count));
     }
     // Sorted here, not by the database's collation: `share` rotates in this order.

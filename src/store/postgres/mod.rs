@@ -372,11 +372,11 @@ impl Store for PgStore {
         webhooks::secrets(self, workspace_id, id, now).await
     }
 
-    async fn ingest_event(&self, event: &NewEvent) -> StoreResult<Ingested> {
+    async fn ingest_event(&self, event: NewEvent) -> StoreResult<Ingested> {
         if event.idempotency.is_some() {
-            return events::ingest(self, event).await;
+            return events::ingest(self, &event).await;
         }
-        let accepted = self.accepts.submit(accept::Accept(event.clone())).await?;
+        let accepted = self.accepts.submit(accept::Accept(event)).await?;
         if accepted.delivery_count > 0 {
             self.wake_others.notify_one();
         }

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::rows::all;
 use crate::domain::attempt::Trigger;
 use crate::domain::delivery_options::Headers;
-use crate::domain::fair_share::{Candidate, UNKNOWN, interleave_within, share};
+use crate::domain::fair_share::{Candidate, interleave_within, share};
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::Secret;
@@ -24,8 +24,9 @@ use crate::store::{ClaimOptions, ClaimRequest, Claimed, StoreError, StoreResult}
 
 /// How many due deliveries the first look at the queue reads, in due order. When there are
 /// fewer, it has seen every webhook with due work; behind a larger backlog, the claim walks the
-/// webhooks instead (one index seek each), so a backlog's size never decides who is served.
-const FIRST_LOOK: i64 = 1024;
+/// webhooks instead (one index seek each), so a backlog's size never decides who is served nor
+/// what a claim costs.
+const FIRST_LOOK: i64 = 64;
 
 /// A leased row, before its event and webhook are looked up.
 struct Leased {
@@ -80,7 +81,7 @@ pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreRes
     if budget.room == 0 {
         return Ok(Vec::new());
     }
-    let due = due_webhooks(conn, req.now)?;
+    let due = due_webhooks(conn, req.now, budget.most_per_webhook())?;
     let shares = share(&due, budget);
     if shares.is_empty() {
         return Ok(Vec::new());
@@ -99,9 +100,9 @@ pub fn claim(conn: &Connection, req: &ClaimRequest, sealer: &Sealer) -> StoreRes
     claimed_from(conn, sealer, leased, req.now)
 }
 
-/// Every webhook with a due delivery, sorted by id, with how many it has due when the first
-/// look saw them all.
-fn due_webhooks(conn: &Connection, now: Millis) -> StoreResult<Vec<(String, u32)>> {
+/// Every webhook with a due delivery, sorted by id, with how many it has due (counted up to
+/// `most`, what one webhook can get).
+fn due_webhooks(conn: &Connection, now: Millis, most: u32) -> StoreResult<Vec<(String, u32)>> {
     let mut first_look = conn.prepare_cached(
         "SELECT webhook_id FROM deliveries INDEXED BY deliveries_due
          WHERE state = 'pending' AND held = 0 AND next_attempt_at <= ?1
@@ -123,6 +124,11 @@ fn due_webhooks(conn: &Connection, now: Millis) -> StoreResult<Vec<(String, u32)
          WHERE state = 'pending' AND held = 0 AND next_attempt_at IS NOT NULL AND webhook_id > ?1
          ORDER BY webhook_id, next_attempt_at LIMIT 1",
     )?;
+    let mut count = conn.prepare_cached(
+        "SELECT count(*) FROM (SELECT 1 FROM deliveries INDEXED BY deliveries_due_by_webhook
+             WHERE webhook_id = ?1 AND state = 'pending' AND held = 0
+               AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?2 LIMIT ?3)",
+    )?;
     let (mut due, mut after) = (Vec::new(), String::new());
     while let Some((webhook_id, due_at)) = next
         .query_row([&after], |r| {
@@ -131,7 +137,8 @@ fn due_webhooks(conn: &Connection, now: Millis) -> StoreResult<Vec<(String, u32)
         .optional()?
     {
         if due_at <= now {
-            due.push((webhook_id.clone(), UNKNOWN));
+            let n: u32 = count.query_row(params![webhook_id, now, most], |r| r.get(0))?;
+            due.push((webhook_id.clone(), n));
         }
         after = webhook_id;
     }

@@ -311,8 +311,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn ingest_event(&self, event: &NewEvent) -> StoreResult<Ingested> {
-        let event = event.clone();
+    async fn ingest_event(&self, event: NewEvent) -> StoreResult<Ingested> {
         self.write(move |conn| events::ingest(conn, &event)).await
     }
 
