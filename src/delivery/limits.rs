@@ -105,6 +105,14 @@ impl Limits {
             .saturating_sub(self.in_flight + self.waiting)
     }
 
+    /// Whether a webhook's deliveries claimed ahead are down to one window, so a claim may
+    /// top them up.
+    pub fn refill_wanted(&self) -> bool {
+        self.webhooks
+            .values()
+            .any(|e| e.waiting > 0 && e.waiting <= e.limit as u32)
+    }
+
     /// Whether an attempt of `webhook_id` may start now.
     pub fn has_slot(&self, webhook_id: &str) -> bool {
         self.webhooks

@@ -105,9 +105,18 @@ impl Worker {
         // Round-robin position: the next claim starts after the webhook served last.
         let mut after: Option<String> = None;
         let mut gauges_at = Instant::now();
+        // Whether to ask the queue: always after a new event, a timer or a productive claim;
+        // after an answer, only when it may bring something (see `wants_claim`).
+        let mut claim_due = true;
         while !shutdown.is_cancelled() {
             while tasks.try_join_next().is_some() {}
-            let claimed = self.claim_and_spawn(&mut tasks, &mut after).await;
+            let now = self.deliverer.clock.now();
+            self.start_waiting(&mut tasks, now).await;
+            let claimed = if claim_due {
+                self.claim_and_spawn(&mut tasks, &mut after, now).await
+            } else {
+                Some(0)
+            };
             if gauges_at.elapsed() >= GAUGES_EVERY {
                 self.refresh_gauges();
                 gauges_at = Instant::now();
@@ -117,29 +126,38 @@ impl Worker {
                 continue;
             }
             let pause = match claimed {
-                None => MAX_IDLE, // the database is unavailable: back off
-                Some(_) => self.idle_time().await,
+                Some(_) if claim_due => self.idle_time().await,
+                _ => MAX_IDLE, // the database is unavailable (back off), or attempts are running
             };
-            tokio::select! {
-                _ = shutdown.cancelled() => {}
-                _ = self.wake.notified() => {}
-                _ = self.freed.notified() => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                _ = tokio::time::sleep(pause), if !full => {}
-            }
+            claim_due = tokio::select! {
+                _ = shutdown.cancelled() => true,
+                _ = self.wake.notified() => true,
+                // A freed slot first goes to a waiting delivery; the attempt's end (below)
+                // follows soon and asks the queue if nothing waits.
+                _ = self.freed.notified() => self.lock().limits.refill_wanted(),
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => self.wants_claim(),
+                _ = tokio::time::sleep(pause), if !full => true,
+            };
         }
         self.drain(tasks).await;
     }
 
-    /// Starts the waiting deliveries that have a slot, then claims what the limits allow now
-    /// and starts an attempt for each (or keeps it waiting); `None` on a store error.
+    /// Whether an answer makes a claim worth its round trip: when nothing waits in memory
+    /// (the freed slot may be for a webhook with due work), or a prompt webhook's deliveries
+    /// claimed ahead are down to one window.
+    fn wants_claim(&self) -> bool {
+        let in_flight = self.lock();
+        in_flight.waiting.is_empty() || in_flight.limits.refill_wanted()
+    }
+
+    /// Claims what the limits allow now and starts an attempt for each (or keeps it waiting);
+    /// `None` on a store error.
     async fn claim_and_spawn(
         &self,
         tasks: &mut JoinSet<()>,
         after: &mut Option<String>,
+        now: Millis,
     ) -> Option<usize> {
-        let now = self.deliverer.clock.now();
-        let started = self.start_waiting(tasks, now).await;
         let mut budget = {
             let mut in_flight = self.lock();
             let bytes = in_flight.payloads.bytes();
@@ -150,7 +168,7 @@ impl Worker {
             budget
         };
         if budget.room == 0 || budget.max_bytes == 0 {
-            return Some(started);
+            return Some(0);
         }
         budget.after = after.clone();
         let request = ClaimRequest {
@@ -184,7 +202,7 @@ impl Worker {
                 in_flight.waiting.push_back(claim);
             }
         }
-        Some(started + count)
+        Some(count)
     }
 
     /// Starts the waiting deliveries whose webhook has a slot now. One whose lease would run

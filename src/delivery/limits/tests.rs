@@ -112,7 +112,11 @@ fn only_webhooks_that_answered_promptly_may_use_the_reserved_slots() {
     attempts(&mut limits, "slow", 1, 0, 3000, Answer::Answered);
     attempts(&mut limits, "failing", 1, 0, 10, Answer::Trouble);
     let budget = limits.budget(5000, 1000);
-    assert_eq!(budget.webhooks["prompt"], Allowance::prompt(27), "three windows of 9");
+    assert_eq!(
+        budget.webhooks["prompt"],
+        Allowance::prompt(27),
+        "three windows of 9"
+    );
     assert_eq!(budget.webhooks["slow"], Allowance::unproven(9));
     assert_eq!(budget.webhooks["failing"], Allowance::unproven(4));
     assert_eq!(
@@ -155,7 +159,10 @@ fn a_prompt_webhook_whose_attempt_runs_long_stops_being_prompt_while_it_runs() {
     let mut limits = Limits::new(SETTINGS);
     attempts(&mut limits, "wh", 1, 0, 10, Answer::Answered);
     limits.start("wh", 100, false, false);
-    assert_eq!(limits.budget(900, 100).webhooks["wh"], Allowance::prompt(26));
+    assert_eq!(
+        limits.budget(900, 100).webhooks["wh"],
+        Allowance::prompt(26)
+    );
     let budget = limits.budget(1200, 100);
     assert_eq!(budget.webhooks["wh"], Allowance::unproven(8));
     assert_eq!(

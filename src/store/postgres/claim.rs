@@ -53,7 +53,7 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
         session.finish().await?;
         leased
     };
-    claimed_from(store, &leased, req.now).await
+    claimed_from(store, &leased.0, &leased.1, req.now).await
 }
 
 /// Every webhook with a due delivery, sorted by id, with how many it has due (counted up to
@@ -63,52 +63,43 @@ async fn due_webhooks(
     now: Millis,
     most: u32,
 ) -> StoreResult<(Vec<(String, u32)>, HashSet<String>)> {
+    // One statement: the first look, and only when it is full (a one-time filter) a
+    // skip-scan, where the first entry of each webhook in `deliveries_due_by_webhook` is its
+    // earliest pending delivery, so it says whether the webhook has anything due.
     let rows = query(
-        "WITH look AS (SELECT webhook_id FROM deliveries
-                       WHERE state = 'pending' AND NOT held AND next_attempt_at <= $1
-                       ORDER BY next_attempt_at LIMIT $2),
-              counted AS (SELECT webhook_id, count(*) AS due FROM look GROUP BY webhook_id)
-         SELECT w.id, (w.ordered OR w.rate_limit IS NOT NULL) AS restricted, c.due,
-             (SELECT count(*) FROM look) AS seen
-         FROM counted c JOIN webhooks w ON w.id = c.webhook_id",
-    )
-    .bind(now)
-    .bind(FIRST_LOOK)
-    .fetch_all(&mut *conn)
-    .await?;
-    let seen_all = match rows.first() {
-        Some(row) => row.int("seen")? < FIRST_LOOK,
-        None => true,
-    };
-    let rows = if seen_all {
-        rows
-    } else {
-        // A skip-scan: the first entry of each webhook in `deliveries_due_by_webhook` is its
-        // earliest pending delivery, so it says whether the webhook has anything due.
-        query(
-            "WITH RECURSIVE heads AS (
-                 (SELECT webhook_id, next_attempt_at FROM deliveries
-                  WHERE state = 'pending' AND NOT held AND next_attempt_at IS NOT NULL
-                  ORDER BY webhook_id, next_attempt_at LIMIT 1)
-                 UNION ALL
-                 SELECT n.webhook_id, n.next_attempt_at FROM heads h CROSS JOIN LATERAL (
-                     SELECT webhook_id, next_attempt_at FROM deliveries
-                     WHERE state = 'pending' AND NOT held AND next_attempt_at IS NOT NULL
-                       AND webhook_id > h.webhook_id
-                     ORDER BY webhook_id, next_attempt_at LIMIT 1) n)
-             SELECT w.id, (w.ordered OR w.rate_limit IS NOT NULL) AS restricted,
+        "WITH RECURSIVE look AS (
+             SELECT webhook_id FROM deliveries
+             WHERE state = 'pending' AND NOT held AND next_attempt_at <= $1
+             ORDER BY next_attempt_at LIMIT $2),
+         heads AS (
+             (SELECT webhook_id, next_attempt_at FROM deliveries
+              WHERE state = 'pending' AND NOT held AND next_attempt_at IS NOT NULL
+              ORDER BY webhook_id, next_attempt_at LIMIT 1)
+             UNION ALL
+             SELECT n.webhook_id, n.next_attempt_at FROM heads h CROSS JOIN LATERAL (
+                 SELECT webhook_id, next_attempt_at FROM deliveries
+                 WHERE state = 'pending' AND NOT held AND next_attempt_at IS NOT NULL
+                   AND webhook_id > h.webhook_id
+                 ORDER BY webhook_id, next_attempt_at LIMIT 1) n),
+         due AS (
+             SELECT webhook_id, count(*) AS due FROM look
+             WHERE (SELECT count(*) FROM look) < $2 GROUP BY webhook_id
+             UNION ALL
+             SELECT h.webhook_id,
                  (SELECT count(*) FROM (SELECT 1 FROM deliveries d
                       WHERE d.webhook_id = h.webhook_id AND d.state = 'pending' AND NOT d.held
                         AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $1
-                      LIMIT $2) c) AS due
-             FROM heads h JOIN webhooks w ON w.id = h.webhook_id
-             WHERE h.next_attempt_at <= $1",
-        )
-        .bind(now)
-        .bind(i64::from(most))
-        .fetch_all(&mut *conn)
-        .await?
-    };
+                      LIMIT $3) c)
+             FROM heads h
+             WHERE (SELECT count(*) FROM look) >= $2 AND h.next_attempt_at <= $1)
+         SELECT w.id, (w.ordered OR w.rate_limit IS NOT NULL) AS restricted, due.due
+         FROM due JOIN webhooks w ON w.id = due.webhook_id",
+    )
+    .bind(now)
+    .bind(FIRST_LOOK)
+    .bind(i64::from(most))
+    .fetch_all(&mut *conn)
+    .await?;
     let mut due = Vec::with_capacity(rows.len());
     let mut restricted = HashSet::new();
     for row in &rows {
@@ -124,30 +115,54 @@ async fn due_webhooks(
     Ok((due, restricted))
 }
 
-/// Picks and leases the shares' deliveries on one connection (a transaction when restricted
-/// webhooks are among them: their rows stay locked until it commits).
+/// Leases the shares' deliveries on one connection (a transaction when restricted webhooks
+/// are among them: their rows stay locked until it commits), in one statement; then gives back
+/// at once whatever the byte cap leaves out (rarely anything: only when large bodies fill it).
 async fn claim_in(
     conn: &mut PgConnection,
     req: &ClaimRequest,
     shares: &[(String, u32)],
     restricted: &HashSet<String>,
-) -> StoreResult<Vec<PgRow>> {
+) -> StoreResult<(Vec<PgRow>, Payloads)> {
     let locked = lock_restricted(conn, shares, restricted).await?;
-    let mut per_webhook: HashMap<String, Vec<Candidate>> =
-        regular_candidates(conn, req.now, shares, restricted).await?;
+    let mut wanted = Wanted::default();
     for (id, n) in shares {
-        if let Some(webhook) = locked.get(id) {
-            let taken = restricted_candidates(conn, req.now, webhook, i64::from(*n)).await?;
-            per_webhook.insert(id.clone(), taken);
+        let (n, ordered) = match (restricted.contains(id), locked.get(id)) {
+            (false, _) => (i64::from(*n), false),
+            // Another process holds it: left to that one this time.
+            (true, None) => continue,
+            (true, Some(webhook)) => (
+                webhook.allowance(req.now).min(i64::from(*n)),
+                webhook.ordered,
+            ),
+        };
+        if n > 0 {
+            wanted.ids.push(id.clone());
+            wanted.counts.push(n);
+            wanted.ordered.push(ordered);
         }
     }
-    let in_order = shares
-        .iter()
-        .map(|(id, _)| per_webhook.remove(id).unwrap_or_default())
-        .collect();
-    let picked = interleave_within(in_order, req.budget.max_bytes);
+    let leased = lease(conn, req, &wanted).await?;
+    // Read before the cut: the row that carries an event's payload may be one it leaves out.
+    let mut payloads = Payloads::new();
+    for row in &leased {
+        if let Some(payload) = row.opt_text("payload")? {
+            payloads.insert(row.text("event_id")?, payload.into());
+        }
+    }
+    let (kept, over) = within_bytes(leased, shares, req.budget.max_bytes)?;
+    if !over.is_empty() {
+        query("UPDATE deliveries SET next_attempt_at = $1, lease_owner = NULL WHERE seq = ANY($2)")
+            .bind(req.now)
+            .bind(&over)
+            .execute(&mut *conn)
+            .await?;
+    }
     for webhook in locked.values().filter(|w| w.rate_limit.is_some()) {
-        let taken = picked.iter().filter(|c| c.webhook_id == webhook.id).count() as i64;
+        let mut taken = 0;
+        for row in &kept {
+            taken += i64::from(row.text("webhook_id")? == webhook.id);
+        }
         if taken > 0 {
             let (start, count) = webhook.window_after(req.now, taken);
             query(
@@ -160,7 +175,19 @@ async fn claim_in(
             .await?;
         }
     }
-    lease(conn, req, &picked).await
+    Ok((kept, payloads))
+}
+
+/// Each leased event's payload, one buffer shared by its deliveries.
+type Payloads = HashMap<String, Arc<str>>;
+
+/// What the lease asks of each webhook: how many of its oldest due deliveries (only its oldest
+/// pending one, once due, when it is ordered).
+#[derive(Default)]
+struct Wanted {
+    ids: Vec<String>,
+    counts: Vec<i64>,
+    ordered: Vec<bool>,
 }
 
 /// Holds the rows of the restricted webhooks among the shares; one another process holds is
@@ -191,155 +218,104 @@ async fn lock_restricted(
         .collect()
 }
 
-fn candidate_from(row: &PgRow) -> StoreResult<Candidate> {
-    Ok(Candidate {
-        seq: row.int("seq")?,
-        webhook_id: row.text("webhook_id")?,
-        event_id: row.text("event_id")?,
-        payload_bytes: row.int("payload_bytes")?.max(0) as u64,
-    })
-}
-
-/// The oldest due deliveries of each regular webhook of the shares, as many as its share, in
-/// one statement; with their payload's size (from the value's header, not the payload).
-async fn regular_candidates(
-    conn: &mut PgConnection,
-    now: Millis,
-    shares: &[(String, u32)],
-    restricted: &HashSet<String>,
-) -> StoreResult<HashMap<String, Vec<Candidate>>> {
-    let (ids, counts): (Vec<&String>, Vec<i64>) = shares
-        .iter()
-        .filter(|(id, _)| !restricted.contains(id))
-        .map(|(id, n)| (id, i64::from(*n)))
-        .unzip();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = query(
-        "SELECT c.seq, q.id AS webhook_id, c.event_id, octet_length(e.payload)::BIGINT AS payload_bytes
-         FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS q(id, n)
-         CROSS JOIN LATERAL (
-             SELECT d.seq, d.event_id, d.next_attempt_at FROM deliveries d
-             WHERE d.webhook_id = q.id AND d.state = 'pending' AND NOT d.held
-               AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $3
-             ORDER BY d.next_attempt_at LIMIT q.n) c
-         JOIN events e ON e.id = c.event_id
-         ORDER BY q.id, c.next_attempt_at",
-    )
-    .bind(ids)
-    .bind(counts)
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut per_webhook: HashMap<String, Vec<Candidate>> = HashMap::new();
-    for row in &rows {
-        let candidate = candidate_from(row)?;
-        per_webhook
-            .entry(candidate.webhook_id.clone())
-            .or_default()
-            .push(candidate);
-    }
-    Ok(per_webhook)
-}
-
-/// What a locked ordered or rate-limited webhook allows now, at most `n`. An ordered webhook
-/// offers only its oldest pending delivery, and only once that one is due: while it is in
-/// flight (its lease is in the future) or waits for a retry, the ones behind it wait too.
-async fn restricted_candidates(
-    conn: &mut PgConnection,
-    now: Millis,
-    webhook: &Restricted,
-    n: i64,
-) -> StoreResult<Vec<Candidate>> {
-    let allowed = webhook.allowance(now).min(n);
-    if allowed <= 0 {
-        return Ok(Vec::new());
-    }
-    let rows = if webhook.ordered {
-        query(
-            "SELECT * FROM (
-                 SELECT d.seq, d.webhook_id, d.event_id, d.next_attempt_at,
-                     octet_length(e.payload)::BIGINT AS payload_bytes
-                 FROM deliveries d JOIN events e ON e.id = d.event_id
-                 WHERE d.webhook_id = $1 AND d.state = 'pending' AND NOT d.held
-                   AND d.next_attempt_at IS NOT NULL
-                 ORDER BY d.seq LIMIT 1) head
-             WHERE head.next_attempt_at <= $2",
-        )
-        .bind(&webhook.id)
-        .bind(now)
-        .fetch_all(&mut *conn)
-        .await?
-    } else {
-        query(
-            "SELECT d.seq, d.webhook_id, d.event_id, octet_length(e.payload)::BIGINT AS payload_bytes
-             FROM deliveries d JOIN events e ON e.id = d.event_id
-             WHERE d.webhook_id = $1 AND d.state = 'pending' AND NOT d.held
-               AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $2
-             ORDER BY d.next_attempt_at LIMIT $3",
-        )
-        .bind(&webhook.id)
-        .bind(now)
-        .bind(allowed)
-        .fetch_all(&mut *conn)
-        .await?
-    };
-    rows.iter().map(candidate_from).collect()
-}
-
-/// Leases the picked deliveries that are still due and that no other process is claiming
-/// right now, moving each to its lease's end (longer by as much as its webhook's own timeout
-/// exceeds the default, so a live attempt never outlasts its lease); returns them in the order
-/// they were picked, with what an attempt needs of their event and webhook.
+/// Leases what `wanted` asks, skipping rows another process is claiming right now, moving each
+/// to its lease's end (longer by as much as its webhook's own timeout exceeds the default, so
+/// a live attempt never outlasts its lease); returns the rows with what an attempt needs of
+/// their event and webhook, and each payload's size (from the value's header, not the value).
 async fn lease(
     conn: &mut PgConnection,
     req: &ClaimRequest,
-    picked: &[Candidate],
+    wanted: &Wanted,
 ) -> StoreResult<Vec<PgRow>> {
-    if picked.is_empty() {
+    if wanted.ids.is_empty() {
         return Ok(Vec::new());
     }
-    let seqs: Vec<i64> = picked.iter().map(|c| c.seq).collect();
-    let mut rows = query(
-        "WITH picked AS (
-             SELECT d.seq, w.timeout_ms FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-             WHERE d.seq = ANY($4) AND d.state = 'pending' AND NOT d.held
-               AND d.next_attempt_at <= $5
-             FOR UPDATE OF d SKIP LOCKED
-         ), leased AS (
+    let rows = query(
+        "WITH q AS (SELECT * FROM UNNEST($4::TEXT[], $5::BIGINT[], $6::BOOL[]) AS q(id, n, ordered)),
+         picked AS (
+             SELECT c.seq FROM q CROSS JOIN LATERAL (
+                 SELECT d.seq FROM deliveries d
+                 WHERE NOT q.ordered AND d.webhook_id = q.id AND d.state = 'pending' AND NOT d.held
+                   AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $7
+                 ORDER BY d.next_attempt_at LIMIT q.n
+                 FOR UPDATE SKIP LOCKED) c
+             UNION ALL
+             SELECT h.seq FROM q CROSS JOIN LATERAL (
+                 SELECT d.seq, d.next_attempt_at FROM deliveries d
+                 WHERE q.ordered AND d.webhook_id = q.id AND d.state = 'pending' AND NOT d.held
+                   AND d.next_attempt_at IS NOT NULL
+                 ORDER BY d.seq LIMIT 1) h
+             WHERE h.next_attempt_at <= $7),
+         leased AS (
              UPDATE deliveries d SET lease_owner = $2, lease_token = d.lease_token + 1,
-                 next_attempt_at = $1 + GREATEST(COALESCE(picked.timeout_ms, 0) - $3, 0)
-             FROM picked WHERE d.seq = picked.seq
+                 next_attempt_at = $1 + GREATEST(COALESCE(w.timeout_ms, 0) - $3, 0)
+             FROM picked p, webhooks w WHERE d.seq = p.seq AND w.id = d.webhook_id
              RETURNING d.seq, d.id, d.workspace_id, d.webhook_id, d.event_id, d.next_trigger,
                  d.attempts, d.lease_token, d.retry_schedule, d.next_attempt_at AS lease_until)
          SELECT l.*, e.event_type, e.traceparent, w.url, w.headers, w.timeout_ms,
+             octet_length(e.payload)::BIGINT AS payload_bytes,
              -- Each payload once, however many of its event's deliveries are leased.
              CASE WHEN row_number() OVER (PARTITION BY l.event_id) = 1 THEN e.payload END
                  AS payload
          FROM leased l LEFT JOIN events e ON e.id = l.event_id
-             LEFT JOIN webhooks w ON w.id = l.webhook_id",
+             LEFT JOIN webhooks w ON w.id = l.webhook_id
+         ORDER BY l.webhook_id, l.lease_until, l.seq",
     )
     .bind(req.lease_until)
     .bind(&req.owner)
     .bind(req.default_timeout)
-    .bind(&seqs)
+    .bind(&wanted.ids)
+    .bind(&wanted.counts)
+    .bind(&wanted.ordered)
     .bind(req.now)
     .fetch_all(&mut *conn)
     .await?;
-    let order: HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-    rows.sort_by_key(|row| {
-        row.int("seq")
-            .ok()
-            .and_then(|seq| order.get(&seq).copied())
-            .unwrap_or(usize::MAX)
-    });
     Ok(rows)
+}
+
+/// The leased rows in the order their attempts should start (one per webhook per round, in
+/// `shares`' order), within the byte cap, and the `seq`s of those past it.
+fn within_bytes(
+    leased: Vec<PgRow>,
+    shares: &[(String, u32)],
+    max_bytes: u64,
+) -> StoreResult<(Vec<PgRow>, Vec<i64>)> {
+    let position: HashMap<&str, usize> = shares
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (id.as_str(), i))
+        .collect();
+    let mut per_webhook: Vec<Vec<Candidate>> = vec![Vec::new(); shares.len()];
+    let mut by_seq = HashMap::with_capacity(leased.len());
+    for row in leased {
+        let candidate = Candidate {
+            seq: row.int("seq")?,
+            webhook_id: row.text("webhook_id")?,
+            event_id: row.text("event_id")?,
+            payload_bytes: row.opt_int("payload_bytes")?.unwrap_or(0).max(0) as u64,
+        };
+        if let Some(i) = position.get(candidate.webhook_id.as_str()) {
+            per_webhook[*i].push(candidate.clone());
+        }
+        by_seq.insert(candidate.seq, row);
+    }
+    let mut kept = Vec::with_capacity(by_seq.len());
+    for candidate in interleave_within(per_webhook, max_bytes) {
+        if let Some(row) = by_seq.remove(&candidate.seq) {
+            kept.push(row);
+        }
+    }
+    Ok((kept, by_seq.into_keys().collect()))
 }
 
 /// The leased rows as attempts-to-be, with each webhook's valid signing secrets; deliveries of
 /// one event share one payload buffer.
-async fn claimed_from(store: &PgStore, leased: &[PgRow], now: Millis) -> StoreResult<Vec<Claimed>> {
+async fn claimed_from(
+    store: &PgStore,
+    leased: &[PgRow],
+    payloads: &Payloads,
+    now: Millis,
+) -> StoreResult<Vec<Claimed>> {
     if leased.is_empty() {
         return Ok(Vec::new());
     }
@@ -354,12 +330,6 @@ async fn claimed_from(store: &PgStore, leased: &[PgRow], now: Millis) -> StoreRe
     let secrets = valid_secrets(session.conn(), &store.sealer, &webhook_ids, now).await?;
     session.finish().await?;
 
-    let mut payloads: HashMap<String, Arc<str>> = HashMap::new();
-    for row in leased {
-        if let Some(payload) = row.opt_text("payload")? {
-            payloads.insert(row.text("event_id")?, payload.into());
-        }
-    }
     let mut claimed = Vec::with_capacity(leased.len());
     for row in leased {
         let webhook_id = row.text("webhook_id")?;
