@@ -224,6 +224,18 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     Some(Duration::from_secs(secs as u64))
 }
 
+/// The request body over the event's one payload buffer, without copying it: every delivery
+/// of an event in flight sends the same bytes.
+fn shared_body(payload: &std::sync::Arc<str>) -> reqwest::Body {
+    struct Shared(std::sync::Arc<str>);
+    impl AsRef<[u8]> for Shared {
+        fn as_ref(&self) -> &[u8] {
+            self.0.as_bytes()
+        }
+    }
+    reqwest::Body::from(bytes::Bytes::from_owner(Shared(payload.clone())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,16 +249,4 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon"), None);
     }
-}
-
-/// The request body over the event's one payload buffer, without copying it: every delivery
-/// of an event in flight sends the same bytes.
-fn shared_body(payload: &std::sync::Arc<str>) -> reqwest::Body {
-    struct Shared(std::sync::Arc<str>);
-    impl AsRef<[u8]> for Shared {
-        fn as_ref(&self) -> &[u8] {
-            self.0.as_bytes()
-        }
-    }
-    reqwest::Body::from(bytes::Bytes::from_owner(Shared(payload.clone())))
 }

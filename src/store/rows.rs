@@ -226,7 +226,7 @@ pub fn event_from(row: &impl Columns) -> StoreResult<Event> {
         id: row.text("id")?,
         workspace_id: row.text("workspace_id")?,
         event_type: row.text("event_type")?,
-        payload: row.text("payload")?.into(),
+        payload: row.text("payload")?,
         created_at: row.int("created_at")?,
         delivery_count: row.int("delivery_count")? as u32,
     })
@@ -429,7 +429,7 @@ impl ReplayCandidate {
             seq: row.int("seq")?,
             id: row.text("id")?,
             event_type: row.text("event_type")?,
-            payload: row.text("payload")?.into(),
+            payload: row.text("payload")?,
         })
     }
 }

@@ -329,8 +329,7 @@ impl Store for PgStore {
     }
 
     async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<Webhook> {
-        let created = webhooks::create(self, webhook).await;
-        created
+        webhooks::create(self, webhook).await
     }
 
     async fn list_webhooks(
@@ -355,8 +354,7 @@ impl Store for PgStore {
         patch: &WebhookPatch,
         now: Millis,
     ) -> StoreResult<Option<Webhook>> {
-        let updated = webhooks::update(self, workspace_id, id, patch, now).await;
-        updated
+        webhooks::update(self, workspace_id, id, patch, now).await
     }
 
     async fn delete_webhook(&self, workspace_id: &str, id: &str, now: Millis) -> StoreResult<bool> {

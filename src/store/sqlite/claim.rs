@@ -212,9 +212,9 @@ fn restricted_candidates(
     )?;
     let due = |row: &rusqlite::Row<'_>| -> StoreResult<Option<Candidate>> {
         let due_at: Millis = row.get(3)?;
-        Ok((due_at <= now)
+        (due_at <= now)
             .then(|| candidate_from(&webhook.id)(row))
-            .transpose()?)
+            .transpose()
     };
     Ok(all(head, [&webhook.id], due)?
         .into_iter()
