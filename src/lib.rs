@@ -24,5 +24,6 @@ pub mod domain;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod service;
 pub mod store;
 pub mod tools;

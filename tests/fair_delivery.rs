@@ -160,7 +160,7 @@ async fn ten_slow_webhooks_with_a_backlog_never_delay_a_prompt_one_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hanging_refusing_and_failing_webhooks_never_delay_a_prompt_one_on_sqlite() {
     let app = sqlite_app("2s").await;
-    let (_hanging, mut urls) = slow_neighbours(6, Reply::Hang).await;
+    let (_hanging, mut urls) = slow_neighbours(10, Reply::Hang).await;
     let (_failing, failing) = slow_neighbours(3, Reply::Status(500)).await;
     urls.extend(failing);
     for _ in 0..3 {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod visitor;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -291,5 +292,92 @@ async fn the_service_rides_out_the_database_going_away_and_loses_nothing() {
         assert_eq!(event["deliveries"][0]["state"], "succeeded", "{event}");
     }
     app.stop().await;
+    db.drop_database().await;
+}
+
+/// One registry that every process keeps current: a type registered through one process is
+/// listed by the other's API and offered by its dashboard form at once, with no request on
+/// the second process having named it first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_type_registered_through_one_process_is_offered_by_the_other_at_once() {
+    let Some(db) = PgDb::create().await else {
+        return;
+    };
+    const ADMIN: &str = "admin_token_for_the_registry_test_0123";
+    speaknode_webhooks::delivery::sender::install_crypto_provider();
+    let mut env = service_env();
+    env.push(("SPEAKNODE_ADMIN_TOKEN", ADMIN));
+    let mut services: Vec<Service> = (0..2).map(|_| start_on(&db.url, &env)).collect();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let (first, second) = (services[0].base.clone(), services[1].base.clone());
+    // The second process has read the registry already (at start, and here).
+    let listed = |base: String| {
+        let client = client.clone();
+        async move {
+            let resp = client
+                .get(format!("{base}/api/v1/event-types"))
+                .bearer_auth(KEY)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let body: serde_json::Value = resp.json().await.unwrap();
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        !listed(second.clone())
+            .await
+            .contains(&"CallTransferred".to_string())
+    );
+    let mut visitor = visitor::Visitor::new(&second);
+    assert_eq!(visitor.sign_in(KEY).await.status, 303);
+    assert!(
+        !visitor
+            .get("/webhooks/new")
+            .await
+            .body
+            .contains("CallTransferred")
+    );
+
+    let definition = json!({"name": "CallTransferred", "description": "A call was handed to a person",
+        "schema": {"type": "object"}, "example": {"queue": "billing"}});
+    let resp = client
+        .post(format!("{first}/api/v1/event-types"))
+        .bearer_auth(ADMIN)
+        .json(&definition)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+
+    assert!(
+        listed(second.clone())
+            .await
+            .contains(&"CallTransferred".to_string())
+    );
+    let form = visitor.get("/webhooks/new").await;
+    assert_eq!(form.status, 200);
+    assert!(
+        form.body.contains(r#"value="CallTransferred""#),
+        "the form offers the new type: {}",
+        form.body
+    );
+    assert!(
+        visitor
+            .get("/event-types")
+            .await
+            .body
+            .contains("A call was handed to a person")
+    );
+    for service in &mut services {
+        service.child.kill().unwrap();
+        service.child.wait().unwrap();
+    }
     db.drop_database().await;
 }

@@ -7,10 +7,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::format::pretty_value;
-use super::render;
 use super::session::{Layout, SignedIn};
+use super::{PageResult, render};
 use crate::domain::operational::is_operational;
 use crate::http::AppState;
+use crate::service::event_types;
 
 struct TypeCard {
     name: String,
@@ -28,10 +29,9 @@ struct EventTypesPage {
     types: Vec<TypeCard>,
 }
 
-pub async fn list(State(state): State<AppState>, me: SignedIn) -> Response {
-    let types = state
-        .registry
-        .all()
+pub async fn list(State(state): State<AppState>, me: SignedIn) -> PageResult<Response> {
+    let types = event_types::current(state.store.as_ref(), &state.registry)
+        .await?
         .iter()
         .map(|t| TypeCard {
             name: t.def.name.clone(),
@@ -45,5 +45,5 @@ pub async fn list(State(state): State<AppState>, me: SignedIn) -> Response {
         layout: me.layout("event_types", None),
         types,
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }

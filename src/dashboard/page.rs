@@ -218,9 +218,8 @@ pub async fn show(
         secret,
         stats: Stats::new(counts),
         history,
-        test_types: state
-            .registry
-            .all()
+        test_types: crate::service::event_types::current(state.store.as_ref(), &state.registry)
+            .await?
             .iter()
             .map(|t| t.def.name.clone())
             .collect(),

@@ -17,6 +17,7 @@ use super::{PageError, PageResult, render};
 use crate::domain::ids;
 use crate::domain::webhook::{Secret, WebhookUrl, check_description, check_event_types};
 use crate::http::AppState;
+use crate::service::event_types;
 use crate::store::{DeliveryOptions, NewWebhook, OptionsPatch, PageRequest, Webhook, WebhookPatch};
 
 const PAGE_SIZE: u32 = 50;
@@ -120,6 +121,11 @@ impl Errors {
 /// Checks the draft with the API's rules; the URL and the options come back parsed when all is
 /// well.
 async fn validate(state: &AppState, draft: &Draft) -> Result<(WebhookUrl, OptionsPatch), Errors> {
+    let store = state.store.as_ref();
+    if let Err(e) = event_types::refresh_for(store, &state.registry, &draft.event_types).await {
+        // The types this process knows still decide; the store's trouble shows on saving.
+        tracing::warn!(error = %e, "could not bring the event types up to date");
+    }
     let sentence = |label: &str, message: &str| format!("{label} {message}.");
     let mut errors = Errors::default();
     let url = if draft.url.trim().is_empty() {
@@ -216,7 +222,8 @@ fn form_page(
     }
 }
 
-pub async fn new(State(state): State<AppState>, me: SignedIn) -> Response {
+pub async fn new(State(state): State<AppState>, me: SignedIn) -> PageResult<Response> {
+    event_types::refresh(state.store.as_ref(), &state.registry).await?;
     let draft = Draft {
         url: String::new(),
         description: String::new(),
@@ -225,7 +232,7 @@ pub async fn new(State(state): State<AppState>, me: SignedIn) -> Response {
         options: OptionsDraft::default(),
     };
     let page = form_page(&state, &me, None, draft, Errors::default());
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// The form again, with the errors beside their fields and what was typed. It answers 200, as
@@ -282,6 +289,7 @@ pub async fn edit(
         enabled: webhook.enabled,
         options: OptionsDraft::from_options(&webhook.options),
     };
+    event_types::refresh(state.store.as_ref(), &state.registry).await?;
     let page = form_page(&state, &me, Some(&id), draft, Errors::default());
     Ok(render(StatusCode::OK, &page))
 }

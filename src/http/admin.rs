@@ -303,16 +303,3 @@ pub async fn create_event_type(
     };
     Ok((StatusCode::CREATED, Json(view)))
 }
-
-/// Loads event types registered since start-up (possibly by another process). Called when a
-/// request names a type this process does not know, before refusing it.
-pub async fn reload_event_types(state: &AppState) -> ApiResult<()> {
-    for def in state.store.event_types().await? {
-        if !state.registry.contains(&def.name)
-            && let Ok(compiled) = EventType::compile(def)
-        {
-            state.registry.insert(compiled);
-        }
-    }
-    Ok(())
-}

@@ -22,6 +22,7 @@ use crate::domain::ids;
 use crate::domain::operational;
 use crate::domain::time::rfc3339;
 use crate::domain::trace::valid_traceparent;
+use crate::service::event_types;
 use crate::store::{Idempotency, Ingested, NewEvent};
 
 /// How long an `Idempotency-Key` is remembered.
@@ -96,9 +97,7 @@ pub async fn create(
     let event_type = body
         .event_type
         .ok_or_else(|| ApiError::invalid("type", "is required"))?;
-    if !state.registry.contains(&event_type) {
-        super::admin::reload_event_types(&state).await?;
-    }
+    event_types::refresh_for(state.store.as_ref(), &state.registry, [&event_type]).await?;
     if operational::is_operational(&event_type) {
         return Err(ApiError::invalid(
             "type",
@@ -239,10 +238,9 @@ pub struct EventTypeView {
 pub async fn event_types(
     State(state): State<AppState>,
     _: WorkspaceId,
-) -> Json<List<EventTypeView>> {
-    let data = state
-        .registry
-        .all()
+) -> ApiResult<Json<List<EventTypeView>>> {
+    let data = event_types::current(state.store.as_ref(), &state.registry)
+        .await?
         .iter()
         .map(|t| EventTypeView {
             name: t.def.name.clone(),
@@ -251,10 +249,10 @@ pub async fn event_types(
             example: t.def.example.clone(),
         })
         .collect();
-    Json(List {
+    Ok(Json(List {
         data,
         next_cursor: None,
-    })
+    }))
 }
 
 #[cfg(test)]

@@ -28,7 +28,6 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use tokio::sync::Notify;
 
-pub use admin::reload_event_types;
 pub use docs::with_page_headers;
 pub use error::{ApiError, ApiResult};
 pub use extract::hash_key;

@@ -163,9 +163,7 @@ pub async fn check_resolution(state: &AppState, url: Option<&WebhookUrl>) -> Api
 /// Picks up event types another process registered, when the body names one unknown here.
 async fn refresh_event_types(state: &AppState, body: &WebhookBody) -> ApiResult<()> {
     let types = body.event_types.iter().flatten();
-    if types.clone().any(|name| !state.registry.contains(name)) {
-        super::admin::reload_event_types(state).await?;
-    }
+    crate::service::event_types::refresh_for(state.store.as_ref(), &state.registry, types).await?;
     Ok(())
 }
 
