@@ -1,5 +1,5 @@
 // A user's whole journey through the dashboard, in real headless Chromium (Debian's, driven by
-// playwright-core: no browser download). Run by tests/browser.rs, which starts the service and a
+// playwright-core: no browser download). Run by tests/it/browser.rs, which starts the service and a
 // receiver and passes their addresses in the environment. Exits 0 only if every step passed and
 // no page logged a console error, threw, failed a request, answered >= 400 or opened a dialog.
 

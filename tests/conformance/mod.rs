@@ -1,8 +1,0 @@
-//! The scenarios every Store backend must pass; `tests/store_conformance.rs` runs each on every backend.
-
-pub mod fairness;
-pub mod fixtures;
-pub mod operational;
-pub mod options;
-pub mod queue;
-pub mod tenancy;

@@ -1,0 +1,183 @@
+//! The `bench` command works end to end and loses nothing (a small run; figures are for
+//! BENCHMARKS.md, never asserted here).
+
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Runs `speaknode-webhooks <args>` and parses its last stdout line, the JSON report; a failed
+/// run fails the test with both outputs.
+fn run_bench(args: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_speaknode-webhooks"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "bench failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+#[test]
+fn a_small_bench_delivers_everything_and_reports_its_figures_as_json() {
+    let report = run_bench(&[
+        "bench",
+        "--events",
+        "300",
+        "--webhooks",
+        "2",
+        "--concurrency",
+        "8",
+        "--json",
+    ]);
+    for key in [
+        "events_per_s",
+        "deliveries_per_s",
+        "lost",
+        "duplicates",
+        "bad_signatures",
+        "peak_rss_bytes",
+    ] {
+        assert!(report[key].is_number(), "{key} missing from {report}");
+    }
+    for key in ["p50", "p95", "p99", "max"] {
+        assert!(
+            report["latency_ms"][key].is_number(),
+            "latency_ms.{key} missing"
+        );
+    }
+    assert_eq!(report["deliveries"], 600);
+    assert!(
+        report["slow"].is_null(),
+        "no slow section when the scenario is off"
+    );
+    assert_eq!(report["lost"], 0);
+    assert_eq!(report["bad_signatures"], 0);
+    assert!(
+        report["signatures_checked"].as_u64().unwrap() > 0,
+        "signatures were sampled"
+    );
+}
+
+fn bench_with_backlog(database: Option<&str>) -> Value {
+    let mut args = vec!["bench", "--events", "200", "--backlog", "5000", "--json"];
+    if let Some(url) = database {
+        args.extend(["--database-url", url]);
+    }
+    run_bench(&args)
+}
+
+#[test]
+fn a_seeded_backlog_is_reported_and_not_delivered_during_the_run() {
+    let report = bench_with_backlog(None);
+    assert_eq!(report["backlog"], 5000);
+    assert_eq!(
+        report["deliveries"], 200,
+        "only the run's deliveries arrive"
+    );
+    assert_eq!(report["lost"], 0);
+}
+
+#[tokio::test]
+async fn the_backlog_can_be_seeded_on_postgresql() {
+    let Some(db) = common::pg::PgDb::create().await else {
+        return;
+    };
+    let url = db.url.clone();
+    let report = tokio::task::spawn_blocking(move || bench_with_backlog(Some(&url)))
+        .await
+        .unwrap();
+    assert_eq!(report["backlog"], 5000);
+    assert_eq!(report["deliveries"], 200);
+    assert_eq!(report["lost"], 0);
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn two_processes_share_the_deliveries_on_postgresql_without_double_work() {
+    let Some(db) = common::pg::PgDb::create().await else {
+        return;
+    };
+    let url = db.url.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        run_bench(&[
+            "bench",
+            "--processes",
+            "2",
+            "--events",
+            "300",
+            "--json",
+            "--database-url",
+            &url,
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(report["processes"], 2, "{report}");
+    assert_eq!(report["deliveries"], 300, "{report}");
+    assert_eq!(report["lost"], 0, "{report}");
+    // A duplicate would be legitimate only if a process died; none does here.
+    assert_eq!(report["duplicates"], 0, "{report}");
+    assert_eq!(report["bad_signatures"], 0, "{report}");
+    assert_eq!(report["concurrent_double_attempts"], 0, "{report}");
+    let per_process: Vec<u64> = report["per_process_attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(per_process.len(), 2, "{report}");
+    assert_eq!(per_process.iter().sum::<u64>(), 300, "{report}");
+    db.drop_database().await;
+}
+
+#[test]
+fn processes_are_refused_on_sqlite() {
+    let output = Command::new(env!("CARGO_BIN_EXE_speaknode-webhooks"))
+        .args(["bench", "--processes", "2", "--events", "10", "--json"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--processes needs --database-url postgres://"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_slow_neighbour_scenario_reports_the_prompt_webhook_and_the_slow_ones() {
+    let report = run_bench(&[
+        "bench",
+        "--slow-webhooks",
+        "2",
+        "--slow-delay",
+        "200ms",
+        "--slow-events",
+        "5",
+        "--prompt-events",
+        "5",
+        "--json",
+    ]);
+    let slow = &report["slow"];
+    for key in ["p50", "p95", "p99", "max"] {
+        assert!(
+            slow["prompt_latency_ms"][key].is_number(),
+            "slow.prompt_latency_ms.{key} missing from {report}"
+        );
+    }
+    assert_eq!(slow["prompt_arrived"], 5, "{report}");
+    assert_eq!(slow["prompt_lost"], 0, "{report}");
+    assert_eq!(report["lost"], 0, "{report}");
+    assert_eq!(slow["slow_deliveries"], 10, "{report}");
+    for key in ["slow_attempts_per_s", "slow_answered_in_window", "window_s"] {
+        assert!(slow[key].is_number(), "slow.{key} missing from {report}");
+    }
+}
