@@ -91,16 +91,20 @@ async fn ensure_default_workspace(
         (None, true) => (ids::new_api_key(), true),
         (None, false) => return Ok(None),
     };
+    let hash = hash_key(&key);
     store
-        .add_api_key(
-            &ids::new_id(ids::API_KEY),
-            &workspace.id,
-            &hash_key(&key),
-            now,
-        )
+        .add_api_key(&ids::new_id(ids::API_KEY), &workspace.id, &hash, now)
         .await
-        .context("SPEAKNODE_API_KEY is already a key of another workspace")?;
-    Ok(generated.then_some(key))
+        .context("could not store SPEAKNODE_API_KEY as a key of the default workspace")?;
+    // Adding a hash that is another workspace's key changes nothing (the store keeps it where
+    // it is), so the owner is checked rather than assumed.
+    match store.workspace_for_key(&hash).await? {
+        Some(owner) if owner == workspace.id => Ok(generated.then_some(key)),
+        Some(_) => anyhow::bail!(
+            "SPEAKNODE_API_KEY is already a key of another workspace: choose another key"
+        ),
+        None => anyhow::bail!("SPEAKNODE_API_KEY was stored but does not sign in (revoked?)"),
+    }
 }
 
 /// Runs the service on `listener` until `shutdown` is cancelled.

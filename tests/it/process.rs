@@ -298,3 +298,44 @@ async fn every_accepted_event_of_a_burst_cut_by_sigkill_is_delivered_after_a_res
     second.child.kill().unwrap();
     second.child.wait().unwrap();
 }
+
+/// `SPEAKNODE_API_KEY` set to a key of another workspace cannot become the default workspace's
+/// key: start-up stops and says so, instead of starting with a key that signs in elsewhere.
+#[tokio::test]
+async fn a_key_of_another_workspace_as_speaknode_api_key_stops_start_up() {
+    const ADMIN: &str = "admin_token_for_the_start_up_test_0123";
+    let app = common::TestApp::start_with(|a| a.admin_token = Some(ADMIN.into())).await;
+    let resp = app
+        .client
+        .post(app.url("/api/v1/workspaces"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"name": "Other"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let other: Value = resp.json().await.unwrap();
+    let other_key = other["api_key"].as_str().unwrap().to_string();
+    let db_path = app.db_path.clone();
+    let _dir = app.stop().await;
+
+    let mut args = common::test_args(&db_path);
+    args.api_key = Some(other_key.clone());
+    let config = speaknode_webhooks::config::Config::from_args(&args).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let serving = speaknode_webhooks::app::serve(config, listener, shutdown);
+    let error = tokio::time::timeout(std::time::Duration::from_secs(20), serving)
+        .await
+        .expect("start-up stops instead of serving")
+        .unwrap_err();
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("SPEAKNODE_API_KEY is already a key of another workspace"),
+        "{message}"
+    );
+    assert!(
+        !message.contains(&other_key),
+        "the key is never printed: {message}"
+    );
+}
