@@ -78,7 +78,7 @@ async fn ensure_default_workspace(
             match store.create_workspace(&ws, true).await {
                 Ok(()) => (ws, true),
                 // Another process sharing the database created it first.
-                Err(StoreError::Conflict(_)) => match store.default_workspace().await? {
+                Err(StoreError::Conflict { .. }) => match store.default_workspace().await? {
                     Some(ws) => (ws, false),
                     None => anyhow::bail!("the default workspace could not be created"),
                 },

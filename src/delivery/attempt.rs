@@ -93,7 +93,7 @@ impl Deliverer {
         loop {
             match self.store.record_attempt(attempt).await {
                 Ok(recorded) => return Ok(recorded),
-                Err(crate::store::StoreError::Unavailable(e)) if tries < 8 => {
+                Err(e @ crate::store::StoreError::Unavailable { .. }) if tries < 8 => {
                     tracing::warn!(delivery = %attempt.claim.delivery_id, error = %e, "recording an attempt failed; retrying");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(2));

@@ -166,13 +166,13 @@ impl From<Invalid> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(m) => Self::conflict(m),
-            StoreError::Unavailable(m) => {
-                tracing::warn!(error = %m, "database unavailable");
+            StoreError::Conflict { message, .. } => Self::conflict(message),
+            StoreError::Unavailable { .. } => {
+                tracing::warn!(error = %error.chain(), "database unavailable");
                 Self::unavailable()
             }
-            StoreError::Internal(m) => {
-                tracing::error!(error = %m, "store error");
+            StoreError::Internal { .. } => {
+                tracing::error!(error = %error.chain(), "store error");
                 Self::internal()
             }
         }

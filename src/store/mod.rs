@@ -22,74 +22,8 @@ use crate::domain::event_type::EventTypeDef;
 use crate::domain::time::Millis;
 use crate::domain::webhook::Secret;
 
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    /// The database could not be reached or refused to work; the caller may retry later.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// A uniqueness rule was broken.
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// Anything else: a bug or corrupt data.
-    #[error("database error: {0}")]
-    Internal(String),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        use sqlx::Error;
-        match &e {
-            Error::Database(db) if db.is_unique_violation() => {
-                Self::Conflict(db.message().to_string())
-            }
-            Error::Io(_)
-            | Error::PoolTimedOut
-            | Error::PoolClosed
-            | Error::Tls(_)
-            | Error::Protocol(_) => Self::Unavailable(e.to_string()),
-            // PostgreSQL: connection exceptions (08…), shutdowns and resource limits (57…, 53…),
-            // serialization failures (40…).
-            Error::Database(db)
-                if db.code().is_some_and(|c| {
-                    c.starts_with("08")
-                        || c.starts_with("57")
-                        || c.starts_with("53")
-                        || c.starts_with("40")
-                }) =>
-            {
-                Self::Unavailable(db.message().to_string())
-            }
-            _ => Self::Internal(e.to_string()),
-        }
-    }
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ffi::{ErrorCode, SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
-        match &e {
-            rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
-                ErrorCode::DatabaseBusy
-                | ErrorCode::DatabaseLocked
-                | ErrorCode::CannotOpen
-                | ErrorCode::DiskFull
-                | ErrorCode::SystemIoFailure => Self::Unavailable(e.to_string()),
-                ErrorCode::ConstraintViolation
-                    if matches!(
-                        failure.extended_code,
-                        SQLITE_CONSTRAINT_UNIQUE | SQLITE_CONSTRAINT_PRIMARYKEY
-                    ) =>
-                {
-                    Self::Conflict(e.to_string())
-                }
-                _ => Self::Internal(e.to_string()),
-            },
-            _ => Self::Internal(e.to_string()),
-        }
-    }
-}
+mod error;
+pub use error::{Cause, StoreError, StoreResult};
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {

@@ -110,12 +110,12 @@ impl Columns for rusqlite::Row<'_> {
 }
 
 fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Internal(format!("unexpected {what} {value:?} in the database"))
+    StoreError::internal(format!("unexpected {what} {value:?} in the database"))
 }
 
 pub fn json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_str(text)
-        .map_err(|e| StoreError::Internal(format!("bad JSON in the database: {e}")))
+        .map_err(|e| StoreError::internal(format!("bad JSON in the database: {e}")))
 }
 
 pub fn webhook_from(row: &impl Columns) -> StoreResult<Webhook> {

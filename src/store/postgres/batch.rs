@@ -64,7 +64,7 @@ impl<J: BatchJob> Batcher<J> {
 
     /// Queues `job` for the next batch and waits until that batch has committed.
     pub async fn submit(&self, job: J) -> StoreResult<J::Output> {
-        let gone = || StoreError::Unavailable("the PostgreSQL writer stopped".into());
+        let gone = || StoreError::unavailable("the PostgreSQL writer stopped");
         let (reply, answer) = oneshot::channel();
         self.jobs.send((job, reply)).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
@@ -81,12 +81,12 @@ async fn lane<J: BatchJob>(db: Db, intake: Arc<Mutex<Intake<J>>>) {
             }
             // One bad job must not fail its neighbours: write each on its own. An unavailable
             // database fails them all at once; their callers retry or answer 503.
-            Err(e) if jobs.len() > 1 && !matches!(e, StoreError::Unavailable(_)) => {
+            Err(e) if jobs.len() > 1 && !matches!(e, StoreError::Unavailable { .. }) => {
                 for (job, reply) in jobs.into_iter().zip(replies) {
                     let single = std::slice::from_ref(&job);
                     let answer = J::write(&db, single).await.and_then(|mut out| {
                         out.pop()
-                            .ok_or_else(|| StoreError::Internal("a batch answered nothing".into()))
+                            .ok_or_else(|| StoreError::internal("a batch answered nothing"))
                     });
                     drop(reply.send(answer));
                 }

@@ -339,7 +339,7 @@ async fn claimed_from(
             row.opt_text("event_type")?,
             payloads.get(&event_id).cloned(),
         ) else {
-            return Err(StoreError::Internal(format!(
+            return Err(StoreError::internal(format!(
                 "delivery of {event_id} lost its webhook or event"
             )));
         };

@@ -138,7 +138,7 @@ impl PgStore {
 
 fn connect_options(url: &str) -> StoreResult<PgConnectOptions> {
     PgConnectOptions::from_str(url)
-        .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))
+        .map_err(|e| StoreError::unavailable(format!("bad PostgreSQL URL: {e}")))
 }
 
 /// Applies the migrations over a connection of their own: they hold a session-level advisory
@@ -147,7 +147,7 @@ async fn migrate(url: &str) -> StoreResult<()> {
     let pool = PgPool::connect_with(connect_options(url)?).await?;
     let applied = sqlx::migrate!("./migrations/postgres").run(&pool).await;
     pool.close().await;
-    applied.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+    applied.map_err(|e| StoreError::internal(format!("migration failed: {e}")))
 }
 
 /// Sends one wake-up to every listening process per [`WAKE_EVERY`] in which an event queued

@@ -243,7 +243,7 @@ async fn record_all(
         .iter()
         .map(|Record(a)| {
             let (number, moved) = numbers.get(&a.claim.delivery_id).copied().ok_or_else(|| {
-                StoreError::Internal(format!("delivery {} is gone", a.claim.delivery_id))
+                StoreError::internal(format!("delivery {} is gone", a.claim.delivery_id))
             })?;
             let next_attempt_at = if moved { next_state(&a.next).1 } else { None };
             Ok(attempt_of(a, number, next_attempt_at))
@@ -295,7 +295,7 @@ async fn disable_where_due(
         .map(|row| {
             let reason = row.text("reason")?;
             let reason = DisabledReason::parse(&reason)
-                .ok_or_else(|| StoreError::Internal(format!("bad reason {reason:?}")))?;
+                .ok_or_else(|| StoreError::internal(format!("bad reason {reason:?}")))?;
             Ok(OperationalEvent::webhook_disabled(
                 &row.text("workspace_id")?,
                 &row.text("id")?,

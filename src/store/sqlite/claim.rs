@@ -249,7 +249,8 @@ fn lease(conn: &Connection, req: &ClaimRequest, picked: &[Candidate]) -> StoreRe
     }
     let seqs: Vec<i64> = picked.iter().map(|c| c.seq).collect();
     let order: HashMap<i64, usize> = seqs.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-    let seqs = serde_json::to_string(&seqs).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let seqs = serde_json::to_string(&seqs)
+        .map_err(|e| StoreError::internal(e.to_string()).caused_by(e))?;
     let query = conn.prepare_cached(concat!(
         "UPDATE deliveries SET ",
         lease_columns!(),
@@ -362,7 +363,7 @@ fn signing_details(
         if !webhooks.contains_key(&webhook_id) {
             let stored: String = row.get(3)?;
             let headers = Headers::from_stored(&stored)
-                .ok_or_else(|| StoreError::Internal(format!("bad headers {stored:?} stored")))?;
+                .ok_or_else(|| StoreError::internal(format!("bad headers {stored:?} stored")))?;
             let signing = Signing {
                 url: row.get(1)?,
                 secrets: Vec::new(),
@@ -385,9 +386,9 @@ fn json_list<'a>(values: impl Iterator<Item = &'a String>) -> StoreResult<String
     let mut distinct: Vec<&String> = values.collect();
     distinct.sort();
     distinct.dedup();
-    serde_json::to_string(&distinct).map_err(|e| StoreError::Internal(e.to_string()))
+    serde_json::to_string(&distinct).map_err(|e| StoreError::internal(e.to_string()).caused_by(e))
 }
 
 fn lost(event_id: &str) -> StoreError {
-    StoreError::Internal(format!("delivery of {event_id} lost its webhook or event"))
+    StoreError::internal(format!("delivery of {event_id} lost its webhook or event"))
 }

@@ -109,7 +109,7 @@ fn insert(conn: &Connection, event: &NewEvent, exclude: Option<&str>) -> StoreRe
             })
             .collect();
         let deliveries = serde_json::to_string(&deliveries)
-            .map_err(|e| crate::store::StoreError::Internal(e.to_string()))?;
+            .map_err(|e| crate::store::StoreError::internal(e.to_string()))?;
         conn.prepare_cached(
             "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at,
                  next_trigger, created_at, updated_at, retry_schedule)

@@ -136,7 +136,7 @@ fn checksum(sql: &str) -> Vec<u8> {
 }
 
 fn failed(message: String) -> StoreError {
-    StoreError::Internal(format!("migration failed: {message}"))
+    StoreError::internal(format!("migration failed: {message}"))
 }
 
 #[cfg(test)]

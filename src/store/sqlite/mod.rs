@@ -59,7 +59,7 @@ impl SqliteStore {
             ))
         })
         .await
-        .map_err(|e| StoreError::Internal(format!("opening the database panicked: {e}")))??;
+        .map_err(|e| StoreError::internal(format!("opening the database panicked: {e}")))??;
         Ok(Self {
             writer,
             readers,
@@ -109,15 +109,15 @@ pub fn lock_for_serving(url: &str) -> StoreResult<std::fs::File> {
     let path = url::file_path(url)?;
     let path = path.as_path();
     let file = std::fs::File::open(path)
-        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| StoreError::unavailable(format!("cannot open {}: {e}", path.display())))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Unavailable(format!(
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::unavailable(format!(
             "{} is in use by another speaknode-webhooks process; SQLite serves one process \
              (run several on PostgreSQL)",
             path.display()
         ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Unavailable(format!(
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::unavailable(format!(
             "cannot lock {}: {e}",
             path.display()
         ))),

@@ -61,7 +61,7 @@ impl Readers {
             result
         })
         .await
-        .map_err(|e| StoreError::Internal(format!("a database read panicked: {e}")))?
+        .map_err(|e| StoreError::internal(format!("a database read panicked: {e}")))?
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
@@ -70,7 +70,7 @@ impl Readers {
 }
 
 fn closed() -> StoreError {
-    StoreError::Unavailable("the database readers are closed".into())
+    StoreError::unavailable("the database readers are closed")
 }
 
 fn open_read_only(path: &Path) -> StoreResult<Connection> {

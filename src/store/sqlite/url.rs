@@ -10,17 +10,16 @@ use crate::store::{StoreError, StoreResult};
 
 /// The database file a `sqlite:` URL names.
 pub fn file_path(url: &str) -> StoreResult<PathBuf> {
-    let bad = |why: &str| StoreError::Unavailable(format!("bad SQLite URL {url:?}: {why}"));
+    let bad = |why: &str| StoreError::unavailable(format!("bad SQLite URL {url:?}: {why}"));
     let rest = url
         .strip_prefix("sqlite:")
         .ok_or_else(|| bad("it must start with sqlite:"))?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path == ":memory:" || query.split('&').any(|p| p == "mode=memory") {
-        return Err(StoreError::Unavailable(
+        return Err(StoreError::unavailable(
             "an in-memory SQLite database cannot be shared by the service's connections; \
-             name a file (sqlite://path/to/file.db)"
-                .into(),
+             name a file (sqlite://path/to/file.db)",
         ));
     }
     if path.is_empty() {

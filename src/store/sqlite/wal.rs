@@ -35,7 +35,7 @@ impl Syncer {
         let mut wal_path = path.as_os_str().to_owned();
         wal_path.push("-wal");
         let wal = File::open(&wal_path).map_err(|e| {
-            StoreError::Unavailable(format!("cannot open the WAL file {wal_path:?}: {e}"))
+            StoreError::unavailable(format!("cannot open the WAL file {wal_path:?}: {e}"))
         })?;
         let (tx, rx) = mpsc::channel();
         spawn("sqlite-sync", move || sync(wal, rx))?;
@@ -45,7 +45,7 @@ impl Syncer {
     /// Answers the callers of a committed batch once the WAL holding it is synced.
     pub fn answer_when_durable(&self, batch: Vec<Box<dyn Job>>) {
         if let Err(mpsc::SendError(batch)) = self.0.send(batch) {
-            let gone = StoreError::Unavailable("the WAL syncer stopped".into());
+            let gone = StoreError::unavailable("the WAL syncer stopped");
             batch.into_iter().for_each(|job| job.fail(&gone));
         }
     }
@@ -62,7 +62,7 @@ fn sync(wal: File, batches: Receiver<Vec<Box<dyn Job>>>) {
                 // The batch is committed but may not survive a power cut: tell its callers it
                 // failed (a retried event is deduplicated by its Idempotency-Key).
                 tracing::error!(error = %e, "syncing the SQLite WAL failed");
-                let failed = StoreError::Unavailable(format!("syncing the database failed: {e}"));
+                let failed = StoreError::unavailable(format!("syncing the database failed: {e}"));
                 committed.into_iter().for_each(|job| job.fail(&failed));
             }
         }

@@ -98,7 +98,7 @@ impl Writer {
         F: FnMut(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let gone = || StoreError::Unavailable("the database writer stopped".into());
+        let gone = || StoreError::unavailable("the database writer stopped");
         let job = Box::new(Task {
             work,
             done: None,
@@ -114,7 +114,7 @@ pub(super) fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> StoreRe
         .name(name.into())
         .spawn(body)
         .map(drop)
-        .map_err(|e| StoreError::Internal(format!("cannot start the {name} thread: {e}")))
+        .map_err(|e| StoreError::internal(format!("cannot start the {name} thread: {e}")))
 }
 
 /// A read-write connection, creating the file if it is missing.
