@@ -9,10 +9,11 @@ use crate::domain::clock::Clock;
 use crate::domain::ids;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::time::Millis;
-use crate::store::{Attempt, Claimed, NewAttempt, NextStep, Store, StoreResult};
+use crate::store::{Attempt, Claimed, NewAttempt, NextStep, Queue, StoreResult};
 
 pub struct Deliverer {
-    pub store: Arc<dyn Store>,
+    /// The queue role only: a worker claims, records and gives back, nothing else.
+    pub store: Arc<dyn Queue>,
     pub sender: super::Sender,
     pub schedule: RetrySchedule,
     pub clock: Arc<dyn Clock>,

@@ -1,6 +1,9 @@
-//! Durable state behind one trait, so the API, the dashboard and the workers never know which
-//! database holds it. The delivery queue lives here too: a Delivery row *is* the queue entry, so
-//! accepting an Event and queueing its Deliveries is one transaction.
+//! Durable state behind role traits (`Operations`, `Workspaces`, `EventTypes`, `Webhooks`,
+//! `Events`, `Queue`, `History`, `Sessions`, none over eight methods), so the API, the dashboard
+//! and the workers never know which database holds it, and each can be handed only the role it
+//! uses (the worker gets `Queue`). `Store` is all of them: what a backend implements. The
+//! delivery queue lives here too: a Delivery row *is* the queue entry, so accepting an Event and
+//! queueing its Deliveries is one transaction.
 
 mod key_cache;
 pub(crate) mod operational;
@@ -25,8 +28,9 @@ use crate::domain::webhook::Secret;
 mod error;
 pub use error::{Cause, StoreError, StoreResult};
 
+/// Health, wake-ups and housekeeping: what start-up, `/healthz`, `/metrics` and the pruner need.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Operations: Send + Sync + 'static {
     /// True when only one process may use the database (SQLite): leases left by an earlier run
     /// are then nobody's and can be released at start. False for shared databases.
     fn single_process(&self) -> bool {
@@ -43,12 +47,23 @@ pub trait Store: Send + Sync + 'static {
     /// The queue's gauges for `/metrics`, read from the database (all processes' work).
     async fn queue_stats(&self, now: Millis) -> StoreResult<QueueStats>;
 
-    // Workspaces and API keys.
+    /// Deletes up to `limit` events created before `cutoff` whose deliveries are all finished,
+    /// with their deliveries and attempts; returns how many events went.
+    async fn prune(&self, cutoff: Millis, limit: u32) -> StoreResult<u64>;
+}
+
+/// Workspaces and their API keys: the admin routes and signing in.
+#[async_trait]
+pub trait Workspaces: Send + Sync + 'static {
     async fn default_workspace(&self) -> StoreResult<Option<Workspace>>;
+
     async fn create_workspace(&self, workspace: &Workspace, is_default: bool) -> StoreResult<()>;
+
     async fn workspace(&self, id: &str) -> StoreResult<Option<Workspace>>;
+
     /// All workspaces, newest first.
     async fn list_workspaces(&self, page: PageRequest) -> StoreResult<Page<Workspace>>;
+
     /// Revokes one key of the workspace; `false` when the workspace has no such key.
     async fn revoke_api_key(
         &self,
@@ -56,6 +71,7 @@ pub trait Store: Send + Sync + 'static {
         key_id: &str,
         now: Millis,
     ) -> StoreResult<bool>;
+
     /// Adds a key (by its hash); a hash that is already a key of the workspace is kept as it is.
     async fn add_api_key(
         &self,
@@ -64,23 +80,35 @@ pub trait Store: Send + Sync + 'static {
         key_hash: &[u8],
         now: Millis,
     ) -> StoreResult<()>;
+
     /// The workspace a key hash belongs to, if the key is valid.
     async fn workspace_for_key(&self, key_hash: &[u8]) -> StoreResult<Option<String>>;
+}
 
-    // Event types.
+/// The registered event types.
+#[async_trait]
+pub trait EventTypes: Send + Sync + 'static {
     async fn upsert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<()>;
+
     async fn event_types(&self) -> StoreResult<Vec<EventTypeDef>>;
+
     /// Registers a new event type; `false` when the name is taken.
     async fn insert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<bool>;
+}
 
-    // Webhooks.
+/// Webhooks, their secrets and their options.
+#[async_trait]
+pub trait Webhooks: Send + Sync + 'static {
     async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<Webhook>;
+
     async fn list_webhooks(
         &self,
         workspace_id: &str,
         page: PageRequest,
     ) -> StoreResult<Page<Webhook>>;
+
     async fn webhook(&self, workspace_id: &str, id: &str) -> StoreResult<Option<Webhook>>;
+
     async fn update_webhook(
         &self,
         workspace_id: &str,
@@ -88,8 +116,10 @@ pub trait Store: Send + Sync + 'static {
         patch: &WebhookPatch,
         now: Millis,
     ) -> StoreResult<Option<Webhook>>;
+
     /// Deletes the webhook and its history; its pending deliveries are cancelled.
     async fn delete_webhook(&self, workspace_id: &str, id: &str, now: Millis) -> StoreResult<bool>;
+
     /// The secrets that sign deliveries now, newest first.
     async fn webhook_secrets(
         &self,
@@ -97,74 +127,6 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         now: Millis,
     ) -> StoreResult<Option<Vec<Secret>>>;
-
-    // Events.
-    /// Stores the event and one delivery per enabled webhook subscribed to its type, atomically.
-    async fn ingest_event(&self, event: NewEvent) -> StoreResult<Ingested>;
-    async fn list_events(
-        &self,
-        workspace_id: &str,
-        event_type: Option<&str>,
-        page: PageRequest,
-    ) -> StoreResult<Page<Event>>;
-    async fn event(
-        &self,
-        workspace_id: &str,
-        id: &str,
-    ) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>>;
-
-    // The delivery queue.
-    /// Leases up to `limit` due deliveries until `lease_until`, skipping the given webhooks.
-    async fn claim_due(&self, claim: &ClaimRequest) -> StoreResult<Vec<Claimed>>;
-    /// Gives claimed deliveries back, due at `now` (the worker had no room for them).
-    async fn release(&self, claims: &[Claimed], now: Millis) -> StoreResult<()>;
-    /// Makes every delivery leased by `owner` (or by anyone, when `None`) due now.
-    async fn release_leases(&self, owner: Option<&str>, now: Millis) -> StoreResult<u64>;
-    /// When the earliest pending delivery is due, if any is.
-    async fn next_due_at(&self) -> StoreResult<Option<Millis>>;
-    /// Records one attempt and moves its delivery on, in one transaction.
-    async fn record_attempt(&self, attempt: &NewAttempt) -> StoreResult<Attempt>;
-    /// A delivery of the type's example to one webhook, for a test send; it is not queued.
-    async fn create_test_delivery(&self, test: &NewTestDelivery) -> StoreResult<Option<Claimed>>;
-
-    // Request History.
-    async fn list_attempts(
-        &self,
-        workspace_id: &str,
-        webhook_id: &str,
-        filter: &AttemptFilter,
-        page: PageRequest,
-    ) -> StoreResult<Page<Attempt>>;
-    async fn attempt(
-        &self,
-        workspace_id: &str,
-        webhook_id: &str,
-        id: &str,
-    ) -> StoreResult<Option<Attempt>>;
-    /// Requeues (due now, trigger `manual`) every failed delivery of the webhook created at or
-    /// after `since`; `None` when the workspace has no such webhook.
-    async fn requeue_failed(
-        &self,
-        workspace_id: &str,
-        webhook_id: &str,
-        since: Millis,
-        now: Millis,
-    ) -> StoreResult<Option<u64>>;
-    /// Replays the workspace's events created in `[since, until]` to the webhook: one new
-    /// delivery (due now, trigger `scheduled`) for every event of its types that passes its
-    /// filter and has no delivery to it yet, so a second call replays nothing new. Works through
-    /// the events a chunk at a time; `None` when the workspace has no such webhook.
-    async fn replay(&self, replay: &Replay) -> StoreResult<Option<u64>>;
-    /// Makes the attempt's delivery due now for one more attempt (trigger `manual`).
-    async fn retry_delivery(
-        &self,
-        workspace_id: &str,
-        webhook_id: &str,
-        attempt_id: &str,
-        now: Millis,
-    ) -> StoreResult<Option<String>>;
-
-    // What the dashboard needs beyond the API.
 
     /// Makes `secret` the webhook's current secret. The secrets that were current until now
     /// (no expiry) keep signing until `old_expires_at`; `secret` is stored as created at `now`,
@@ -178,6 +140,92 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
         old_expires_at: Millis,
     ) -> StoreResult<bool>;
+}
+
+/// Accepting events (with their deliveries) and reading them back.
+#[async_trait]
+pub trait Events: Send + Sync + 'static {
+    /// Stores the event and one delivery per enabled webhook subscribed to its type, atomically.
+    async fn ingest_event(&self, event: NewEvent) -> StoreResult<Ingested>;
+
+    async fn list_events(
+        &self,
+        workspace_id: &str,
+        event_type: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Event>>;
+
+    async fn event(
+        &self,
+        workspace_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>>;
+}
+
+/// The delivery queue: all a worker sees.
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    /// Leases up to `limit` due deliveries until `lease_until`, skipping the given webhooks.
+    async fn claim_due(&self, claim: &ClaimRequest) -> StoreResult<Vec<Claimed>>;
+
+    /// Gives claimed deliveries back, due at `now` (the worker had no room for them).
+    async fn release(&self, claims: &[Claimed], now: Millis) -> StoreResult<()>;
+
+    /// Makes every delivery leased by `owner` (or by anyone, when `None`) due now.
+    async fn release_leases(&self, owner: Option<&str>, now: Millis) -> StoreResult<u64>;
+
+    /// When the earliest pending delivery is due, if any is.
+    async fn next_due_at(&self) -> StoreResult<Option<Millis>>;
+
+    /// Records one attempt and moves its delivery on, in one transaction.
+    async fn record_attempt(&self, attempt: &NewAttempt) -> StoreResult<Attempt>;
+
+    /// A delivery of the type's example to one webhook, for a test send; it is not queued.
+    async fn create_test_delivery(&self, test: &NewTestDelivery) -> StoreResult<Option<Claimed>>;
+}
+
+/// The Request History and what customers do with it: retry, recover, replay, counts.
+#[async_trait]
+pub trait History: Send + Sync + 'static {
+    async fn list_attempts(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        filter: &AttemptFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Attempt>>;
+
+    async fn attempt(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<Attempt>>;
+
+    /// Requeues (due now, trigger `manual`) every failed delivery of the webhook created at or
+    /// after `since`; `None` when the workspace has no such webhook.
+    async fn requeue_failed(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        since: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<u64>>;
+
+    /// Replays the workspace's events created in `[since, until]` to the webhook: one new
+    /// delivery (due now, trigger `scheduled`) for every event of its types that passes its
+    /// filter and has no delivery to it yet, so a second call replays nothing new. Works through
+    /// the events a chunk at a time; `None` when the workspace has no such webhook.
+    async fn replay(&self, replay: &Replay) -> StoreResult<Option<u64>>;
+
+    /// Makes the attempt's delivery due now for one more attempt (trigger `manual`).
+    async fn retry_delivery(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        attempt_id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<String>>;
 
     /// Counts the webhook's deliveries created at or after `since`, by state (succeeded,
     /// pending, failed; cancelled ones are left out).
@@ -187,15 +235,29 @@ pub trait Store: Send + Sync + 'static {
         webhook_id: &str,
         since: Millis,
     ) -> StoreResult<DeliveryStats>;
+}
 
-    /// Deletes up to `limit` events created before `cutoff` whose deliveries are all finished,
-    /// with their deliveries and attempts; returns how many events went.
-    async fn prune(&self, cutoff: Millis, limit: u32) -> StoreResult<u64>;
-
+/// Dashboard sessions.
+#[async_trait]
+pub trait Sessions: Send + Sync + 'static {
     /// Stores a new session, and drops sessions that expired before it was created.
     async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+
     /// The session whose token hashes to `token_hash`, if it expires after `now`.
     async fn session(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<Session>>;
+
     /// Ends the session (signing out); unknown hashes are ignored.
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
+}
+
+/// Every role together: what a backend implements, and what the composition root holds.
+/// Each consumer should take the narrowest role it needs (the worker takes [`Queue`]).
+pub trait Store:
+    Operations + Workspaces + EventTypes + Webhooks + Events + Queue + History + Sessions
+{
+}
+
+impl<T: Operations + Workspaces + EventTypes + Webhooks + Events + Queue + History + Sessions> Store
+    for T
+{
 }

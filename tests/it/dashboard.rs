@@ -11,7 +11,7 @@ use common::{Receiver, TestApp};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use speaknode_webhooks::store::sqlite::SqliteStore;
-use speaknode_webhooks::store::{Store, Workspace};
+use speaknode_webhooks::store::{Webhooks, Workspace, Workspaces};
 use visitor::{signed_in, store_url, webhook_count};
 
 const XSS: &str = "<script>alert(1)</script>";

@@ -11,8 +11,8 @@ use crate::visitor;
 use common::{Receiver, Reply, TestApp, eventually, session_started};
 use serde_json::json;
 use speaknode_webhooks::domain::time::{Millis, rfc3339};
-use speaknode_webhooks::store::Store;
 use speaknode_webhooks::store::sqlite::SqliteStore;
+use speaknode_webhooks::store::{Webhooks, Workspaces};
 use visitor::{Page, signed_in, store_url};
 
 const XSS: &str = "<script>alert(1)</script>";

@@ -10,7 +10,7 @@ use common::{API_KEY, TestApp};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use speaknode_webhooks::store::sqlite::SqliteStore;
-use speaknode_webhooks::store::{NewSession, Store, Workspace};
+use speaknode_webhooks::store::{NewSession, Sessions, Workspace, Workspaces};
 use visitor::{Visitor, signed_in, store_url, webhook_count};
 
 #[tokio::test]

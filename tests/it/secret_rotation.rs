@@ -14,7 +14,7 @@ use sha2::Sha256;
 use speaknode_webhooks::domain::time::Millis;
 use speaknode_webhooks::domain::webhook::Secret;
 use speaknode_webhooks::store::sqlite::SqliteStore;
-use speaknode_webhooks::store::{NewWebhook, Store, Workspace};
+use speaknode_webhooks::store::{NewWebhook, Webhooks, Workspace, Workspaces};
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();

@@ -188,7 +188,7 @@ fn workspace_from(row: &impl Columns) -> StoreResult<Workspace> {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl Operations for PgStore {
     fn single_process(&self) -> bool {
         false
     }
@@ -239,6 +239,13 @@ impl Store for PgStore {
         stats::queue_stats(self, now).await
     }
 
+    async fn prune(&self, cutoff: Millis, limit: u32) -> StoreResult<u64> {
+        retention::prune(self, cutoff, limit).await
+    }
+}
+
+#[async_trait]
+impl Workspaces for PgStore {
     async fn default_workspace(&self) -> StoreResult<Option<Workspace>> {
         let row = query("SELECT id, name, created_at FROM workspaces WHERE is_default")
             .fetch_optional_on(&self.db)
@@ -263,6 +270,21 @@ impl Store for PgStore {
             .fetch_optional_on(&self.db)
             .await?;
         row.as_ref().map(workspace_from).transpose()
+    }
+
+    async fn list_workspaces(&self, page: PageRequest) -> StoreResult<Page<Workspace>> {
+        admin::list_workspaces(self, page).await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        workspace_id: &str,
+        key_id: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let revoked = admin::revoke_api_key(self, workspace_id, key_id, now).await;
+        self.keys.clear();
+        revoked
     }
 
     async fn add_api_key(
@@ -302,7 +324,10 @@ impl Store for PgStore {
         }
         Ok(workspace_id)
     }
+}
 
+#[async_trait]
+impl EventTypes for PgStore {
     async fn upsert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<()> {
         query(
             "INSERT INTO event_types (name, description, schema, example, created_at, updated_at)
@@ -328,6 +353,13 @@ impl Store for PgStore {
         rows.iter().map(event_type_from).collect()
     }
 
+    async fn insert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<bool> {
+        admin::insert_event_type(self, def, now).await
+    }
+}
+
+#[async_trait]
+impl Webhooks for PgStore {
     async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<Webhook> {
         webhooks::create(self, webhook).await
     }
@@ -370,6 +402,20 @@ impl Store for PgStore {
         webhooks::secrets(self, workspace_id, id, now).await
     }
 
+    async fn rotate_webhook_secret(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        secret: &Secret,
+        now: Millis,
+        old_expires_at: Millis,
+    ) -> StoreResult<bool> {
+        dashboard::rotate_secret(self, workspace_id, id, secret, now, old_expires_at).await
+    }
+}
+
+#[async_trait]
+impl Events for PgStore {
     async fn ingest_event(&self, event: NewEvent) -> StoreResult<Ingested> {
         if event.idempotency.is_some() {
             return events::ingest(self, &event).await;
@@ -397,7 +443,10 @@ impl Store for PgStore {
     ) -> StoreResult<Option<(Event, Vec<DeliverySummary>)>> {
         events::get(self, workspace_id, id).await
     }
+}
 
+#[async_trait]
+impl Queue for PgStore {
     async fn claim_due(&self, claim: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
         claim::claim_due(self, claim).await
     }
@@ -421,7 +470,10 @@ impl Store for PgStore {
     async fn create_test_delivery(&self, test: &NewTestDelivery) -> StoreResult<Option<Claimed>> {
         queue::create_test_delivery(self, test).await
     }
+}
 
+#[async_trait]
+impl History for PgStore {
     async fn list_attempts(
         &self,
         workspace_id: &str,
@@ -441,71 +493,6 @@ impl Store for PgStore {
         history::get(self, workspace_id, webhook_id, id).await
     }
 
-    async fn retry_delivery(
-        &self,
-        workspace_id: &str,
-        webhook_id: &str,
-        attempt_id: &str,
-        now: Millis,
-    ) -> StoreResult<Option<String>> {
-        history::retry(self, workspace_id, webhook_id, attempt_id, now).await
-    }
-
-    async fn rotate_webhook_secret(
-        &self,
-        workspace_id: &str,
-        id: &str,
-        secret: &Secret,
-        now: Millis,
-        old_expires_at: Millis,
-    ) -> StoreResult<bool> {
-        dashboard::rotate_secret(self, workspace_id, id, secret, now, old_expires_at).await
-    }
-
-    async fn delivery_stats(
-        &self,
-        workspace_id: &str,
-        webhook_id: &str,
-        since: Millis,
-    ) -> StoreResult<DeliveryStats> {
-        dashboard::delivery_stats(self, workspace_id, webhook_id, since).await
-    }
-
-    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
-        dashboard::create_session(self, session).await
-    }
-
-    async fn session(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<Session>> {
-        dashboard::session(self, token_hash, now).await
-    }
-
-    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
-        dashboard::delete_session(self, token_hash).await
-    }
-
-    async fn list_workspaces(&self, page: PageRequest) -> StoreResult<Page<Workspace>> {
-        admin::list_workspaces(self, page).await
-    }
-
-    async fn revoke_api_key(
-        &self,
-        workspace_id: &str,
-        key_id: &str,
-        now: Millis,
-    ) -> StoreResult<bool> {
-        let revoked = admin::revoke_api_key(self, workspace_id, key_id, now).await;
-        self.keys.clear();
-        revoked
-    }
-
-    async fn insert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<bool> {
-        admin::insert_event_type(self, def, now).await
-    }
-
-    async fn replay(&self, replay: &Replay) -> StoreResult<Option<u64>> {
-        replay::replay(self, replay).await
-    }
-
     async fn requeue_failed(
         &self,
         workspace_id: &str,
@@ -516,7 +503,41 @@ impl Store for PgStore {
         admin::requeue_failed(self, workspace_id, webhook_id, since, now).await
     }
 
-    async fn prune(&self, cutoff: Millis, limit: u32) -> StoreResult<u64> {
-        retention::prune(self, cutoff, limit).await
+    async fn replay(&self, replay: &Replay) -> StoreResult<Option<u64>> {
+        replay::replay(self, replay).await
+    }
+
+    async fn retry_delivery(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        attempt_id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<String>> {
+        history::retry(self, workspace_id, webhook_id, attempt_id, now).await
+    }
+
+    async fn delivery_stats(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        since: Millis,
+    ) -> StoreResult<DeliveryStats> {
+        dashboard::delivery_stats(self, workspace_id, webhook_id, since).await
+    }
+}
+
+#[async_trait]
+impl Sessions for PgStore {
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
+        dashboard::create_session(self, session).await
+    }
+
+    async fn session(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<Session>> {
+        dashboard::session(self, token_hash, now).await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+        dashboard::delete_session(self, token_hash).await
     }
 }

@@ -125,7 +125,7 @@ pub fn lock_for_serving(url: &str) -> StoreResult<std::fs::File> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Operations for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
@@ -135,6 +135,14 @@ impl Store for SqliteStore {
         self.read(move |conn| stats::queue_stats(conn, now)).await
     }
 
+    async fn prune(&self, cutoff: Millis, limit: u32) -> StoreResult<u64> {
+        self.write(move |conn| retention::prune(conn, cutoff, limit))
+            .await
+    }
+}
+
+#[async_trait]
+impl Workspaces for SqliteStore {
     async fn default_workspace(&self) -> StoreResult<Option<Workspace>> {
         self.read(|conn| {
             conn.prepare_cached("SELECT id, name, created_at FROM workspaces WHERE is_default = 1")?
@@ -171,6 +179,26 @@ impl Store for SqliteStore {
                 .transpose()
         })
         .await
+    }
+
+    async fn list_workspaces(&self, page: PageRequest) -> StoreResult<Page<Workspace>> {
+        self.read(move |conn| admin::list_workspaces(conn, page))
+            .await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        workspace_id: &str,
+        key_id: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let (workspace_id, key_id) = (workspace_id.to_string(), key_id.to_string());
+        let revoked = self
+            .write(move |conn| admin::revoke_api_key(conn, &workspace_id, &key_id, now))
+            .await;
+        // Cleared after the revocation committed, so no lookup can re-cache the key from before.
+        self.keys.clear();
+        revoked
     }
 
     async fn add_api_key(
@@ -218,7 +246,10 @@ impl Store for SqliteStore {
         }
         Ok(workspace_id)
     }
+}
 
+#[async_trait]
+impl EventTypes for SqliteStore {
     async fn upsert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<()> {
         let def = def.clone();
         self.write(move |conn| {
@@ -256,6 +287,15 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn insert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<bool> {
+        let def = def.clone();
+        self.write(move |conn| admin::insert_event_type(conn, &def, now))
+            .await
+    }
+}
+
+#[async_trait]
+impl Webhooks for SqliteStore {
     async fn create_webhook(&self, webhook: &NewWebhook) -> StoreResult<Webhook> {
         let (webhook, sealer) = (webhook.clone(), self.sealer.clone());
         self.write(move |conn| webhooks::create(conn, &sealer, &webhook))
@@ -311,6 +351,25 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn rotate_webhook_secret(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        secret: &Secret,
+        now: Millis,
+        old_expires_at: Millis,
+    ) -> StoreResult<bool> {
+        let (workspace_id, id) = (workspace_id.to_string(), id.to_string());
+        let sealed = self.sealer.seal(secret);
+        self.write(move |conn| {
+            webhooks::rotate_secret(conn, &workspace_id, &id, &sealed, now, old_expires_at)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Events for SqliteStore {
     async fn ingest_event(&self, event: NewEvent) -> StoreResult<Ingested> {
         self.write(move |conn| events::ingest(conn, &event)).await
     }
@@ -335,7 +394,10 @@ impl Store for SqliteStore {
         self.read(move |conn| events::get(conn, &workspace_id, &id))
             .await
     }
+}
 
+#[async_trait]
+impl Queue for SqliteStore {
     async fn claim_due(&self, claim: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
         let (claim, sealer) = (claim.clone(), self.sealer.clone());
         self.write(move |conn| claim::claim(conn, &claim, &sealer))
@@ -371,7 +433,10 @@ impl Store for SqliteStore {
         self.write(move |conn| queue::create_test_delivery(conn, &sealer, &test))
             .await
     }
+}
 
+#[async_trait]
+impl History for SqliteStore {
     async fn list_attempts(
         &self,
         workspace_id: &str,
@@ -400,93 +465,6 @@ impl Store for SqliteStore {
             id.to_string(),
         );
         self.read(move |conn| history::get(conn, &workspace_id, &webhook_id, &id))
-            .await
-    }
-
-    async fn retry_delivery(
-        &self,
-        workspace_id: &str,
-        webhook_id: &str,
-        attempt_id: &str,
-        now: Millis,
-    ) -> StoreResult<Option<String>> {
-        let (workspace_id, webhook_id, attempt_id) = (
-            workspace_id.to_string(),
-            webhook_id.to_string(),
-            attempt_id.to_string(),
-        );
-        self.write(move |conn| history::retry(conn, &workspace_id, &webhook_id, &attempt_id, now))
-            .await
-    }
-
-    async fn rotate_webhook_secret(
-        &self,
-        workspace_id: &str,
-        id: &str,
-        secret: &Secret,
-        now: Millis,
-        old_expires_at: Millis,
-    ) -> StoreResult<bool> {
-        let (workspace_id, id) = (workspace_id.to_string(), id.to_string());
-        let sealed = self.sealer.seal(secret);
-        self.write(move |conn| {
-            webhooks::rotate_secret(conn, &workspace_id, &id, &sealed, now, old_expires_at)
-        })
-        .await
-    }
-
-    async fn delivery_stats(
-        &self,
-        workspace_id: &str,
-        webhook_id: &str,
-        since: Millis,
-    ) -> StoreResult<DeliveryStats> {
-        let (workspace_id, webhook_id) = (workspace_id.to_string(), webhook_id.to_string());
-        self.read(move |conn| dashboard::delivery_stats(conn, &workspace_id, &webhook_id, since))
-            .await
-    }
-
-    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
-        let session = session.clone();
-        self.write(move |conn| dashboard::create_session(conn, &session))
-            .await
-    }
-
-    async fn session(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<Session>> {
-        let token_hash = token_hash.to_vec();
-        self.read(move |conn| dashboard::session(conn, &token_hash, now))
-            .await
-    }
-
-    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
-        let token_hash = token_hash.to_vec();
-        self.write(move |conn| dashboard::delete_session(conn, &token_hash))
-            .await
-    }
-
-    async fn list_workspaces(&self, page: PageRequest) -> StoreResult<Page<Workspace>> {
-        self.read(move |conn| admin::list_workspaces(conn, page))
-            .await
-    }
-
-    async fn revoke_api_key(
-        &self,
-        workspace_id: &str,
-        key_id: &str,
-        now: Millis,
-    ) -> StoreResult<bool> {
-        let (workspace_id, key_id) = (workspace_id.to_string(), key_id.to_string());
-        let revoked = self
-            .write(move |conn| admin::revoke_api_key(conn, &workspace_id, &key_id, now))
-            .await;
-        // Cleared after the revocation committed, so no lookup can re-cache the key from before.
-        self.keys.clear();
-        revoked
-    }
-
-    async fn insert_event_type(&self, def: &EventTypeDef, now: Millis) -> StoreResult<bool> {
-        let def = def.clone();
-        self.write(move |conn| admin::insert_event_type(conn, &def, now))
             .await
     }
 
@@ -521,8 +499,51 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn prune(&self, cutoff: Millis, limit: u32) -> StoreResult<u64> {
-        self.write(move |conn| retention::prune(conn, cutoff, limit))
+    async fn retry_delivery(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        attempt_id: &str,
+        now: Millis,
+    ) -> StoreResult<Option<String>> {
+        let (workspace_id, webhook_id, attempt_id) = (
+            workspace_id.to_string(),
+            webhook_id.to_string(),
+            attempt_id.to_string(),
+        );
+        self.write(move |conn| history::retry(conn, &workspace_id, &webhook_id, &attempt_id, now))
+            .await
+    }
+
+    async fn delivery_stats(
+        &self,
+        workspace_id: &str,
+        webhook_id: &str,
+        since: Millis,
+    ) -> StoreResult<DeliveryStats> {
+        let (workspace_id, webhook_id) = (workspace_id.to_string(), webhook_id.to_string());
+        self.read(move |conn| dashboard::delivery_stats(conn, &workspace_id, &webhook_id, since))
+            .await
+    }
+}
+
+#[async_trait]
+impl Sessions for SqliteStore {
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
+        let session = session.clone();
+        self.write(move |conn| dashboard::create_session(conn, &session))
+            .await
+    }
+
+    async fn session(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<Session>> {
+        let token_hash = token_hash.to_vec();
+        self.read(move |conn| dashboard::session(conn, &token_hash, now))
+            .await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+        let token_hash = token_hash.to_vec();
+        self.write(move |conn| dashboard::delete_session(conn, &token_hash))
             .await
     }
 }
