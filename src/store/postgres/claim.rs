@@ -9,17 +9,17 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 
 use super::PgStore;
 use super::db::query;
-use super::webhooks::valid_secrets;
 use crate::domain::attempt::Trigger;
 use crate::domain::fair_share::{Candidate, interleave_within, share};
 use crate::domain::time::Millis;
+use crate::domain::webhook::Secret;
 use crate::store::restricted::Restricted;
-use crate::store::rows::{Columns, claim_options_from};
+use crate::store::rows::{Columns, claim_options_from, open_secret};
 use crate::store::{ClaimRequest, Claimed, StoreError, StoreResult};
 
 /// How many due deliveries the first look at the queue reads, in due order. When there are
@@ -53,7 +53,7 @@ pub async fn claim_due(store: &PgStore, req: &ClaimRequest) -> StoreResult<Vec<C
         session.finish().await?;
         leased
     };
-    claimed_from(store, &leased.0, &leased.1, req.now).await
+    claimed_from(store, &leased.0, &leased.1).await
 }
 
 /// Every webhook with a due delivery, sorted by id, with how many it has due (counted up to
@@ -254,6 +254,11 @@ async fn lease(
                  d.attempts, d.lease_token, d.retry_schedule, d.next_attempt_at AS lease_until)
          SELECT l.*, e.event_type, e.traceparent, w.url, w.headers, w.timeout_ms,
              octet_length(e.payload)::BIGINT AS payload_bytes,
+             -- The secrets that sign now, newest first, in the same round trip.
+             ARRAY(SELECT s.secret FROM webhook_secrets s
+                   WHERE s.webhook_id = l.webhook_id
+                     AND (s.expires_at IS NULL OR s.expires_at > $7)
+                   ORDER BY s.created_at DESC) AS secrets,
              -- Each payload once, however many of its event's deliveries are leased.
              CASE WHEN row_number() OVER (PARTITION BY l.event_id) = 1 THEN e.payload END
                  AS payload
@@ -314,21 +319,20 @@ async fn claimed_from(
     store: &PgStore,
     leased: &[PgRow],
     payloads: &Payloads,
-    now: Millis,
 ) -> StoreResult<Vec<Claimed>> {
-    if leased.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut webhook_ids: Vec<String> = Vec::new();
+    // Each webhook's secrets opened once, however many of its deliveries were leased.
+    let mut signing: HashMap<String, Vec<Secret>> = HashMap::new();
     for row in leased {
         let webhook_id = row.text("webhook_id")?;
-        if !webhook_ids.contains(&webhook_id) {
-            webhook_ids.push(webhook_id);
+        if !signing.contains_key(&webhook_id) {
+            let stored: Vec<String> = row.try_get("secrets")?;
+            let opened = stored
+                .into_iter()
+                .filter_map(|s| open_secret(&store.sealer, &webhook_id, s))
+                .collect();
+            signing.insert(webhook_id, opened);
         }
     }
-    let mut session = store.db.session().await?;
-    let secrets = valid_secrets(session.conn(), &store.sealer, &webhook_ids, now).await?;
-    session.finish().await?;
 
     let mut claimed = Vec::with_capacity(leased.len());
     for row in leased {
@@ -350,11 +354,7 @@ async fn claimed_from(
             event_type,
             url,
             payload,
-            secrets: secrets
-                .iter()
-                .filter(|(w, _)| *w == webhook_id)
-                .map(|(_, s)| s.clone())
-                .collect(),
+            secrets: signing.get(&webhook_id).cloned().unwrap_or_default(),
             trigger: Trigger::parse(&row.text("next_trigger")?).unwrap_or(Trigger::Retry),
             attempts: row.int("attempts")? as u32,
             lease_token: row.int("lease_token")?,
