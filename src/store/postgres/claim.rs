@@ -6,6 +6,7 @@
 //! row held, so processes sharing the database take turns and never together exceed a rate nor
 //! both start an ordered delivery.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -323,14 +324,13 @@ async fn claimed_from(
     // Each webhook's secrets opened once, however many of its deliveries were leased.
     let mut signing: HashMap<String, Vec<Secret>> = HashMap::new();
     for row in leased {
-        let webhook_id = row.text("webhook_id")?;
-        if !signing.contains_key(&webhook_id) {
+        if let Entry::Vacant(slot) = signing.entry(row.text("webhook_id")?) {
             let stored: Vec<String> = row.try_get("secrets")?;
             let opened = stored
                 .into_iter()
-                .filter_map(|s| open_secret(&store.sealer, &webhook_id, s))
+                .filter_map(|s| open_secret(&store.sealer, slot.key(), s))
                 .collect();
-            signing.insert(webhook_id, opened);
+            slot.insert(opened);
         }
     }
 
