@@ -11,6 +11,7 @@ pub mod fair_share;
 pub mod ids;
 pub mod operational;
 pub mod retry;
+pub mod routing;
 pub mod sealing;
 pub mod signature;
 pub mod time;

@@ -299,15 +299,7 @@ pub fn page<R: Columns, T>(
     Ok(Page { items, next_cursor })
 }
 
-/// A webhook as ingest reads it (the columns `id, event_types, filter, retry_schedule`): what
-/// decides whether an event goes to it, and the retry schedule its delivery keeps.
-pub struct Subscriber {
-    pub id: String,
-    /// `None` when the query already kept only the webhooks subscribed to the event's type.
-    event_types: Option<Vec<String>>,
-    filter: Option<Filter>,
-    pub retry_schedule: Option<String>,
-}
+pub use crate::domain::routing::{EventData, Subscriber};
 
 impl Subscriber {
     pub fn from_row(row: &impl Columns) -> StoreResult<Self> {
@@ -329,42 +321,6 @@ impl Subscriber {
                 .transpose()?,
             retry_schedule: row.opt_text("retry_schedule")?,
         })
-    }
-
-    /// Whether the event goes to this webhook: it subscribes to the type and, when it has a
-    /// filter, the event's data passes it.
-    pub fn wants(&self, event_type: &str, data: &mut EventData<'_>) -> bool {
-        self.event_types
-            .as_ref()
-            .is_none_or(|types| types.iter().any(|t| t == event_type))
-            && self
-                .filter
-                .as_ref()
-                .is_none_or(|filter| data.get().is_some_and(|d| filter.matches(d)))
-    }
-}
-
-/// An event's `data`, parsed from its payload the first time a filter asks, at most once.
-pub struct EventData<'a> {
-    payload: &'a str,
-    parsed: Option<Option<serde_json::Value>>,
-}
-
-impl<'a> EventData<'a> {
-    pub fn new(payload: &'a str) -> Self {
-        Self {
-            payload,
-            parsed: None,
-        }
-    }
-
-    fn get(&mut self) -> Option<&serde_json::Value> {
-        self.parsed
-            .get_or_insert_with(|| {
-                let mut envelope: serde_json::Value = serde_json::from_str(self.payload).ok()?;
-                Some(envelope.get_mut("data")?.take())
-            })
-            .as_ref()
     }
 }
 

@@ -11,7 +11,8 @@ use async_trait::async_trait;
 use super::batch::BatchJob;
 use super::db::Db;
 use crate::domain::ids;
-use crate::store::rows::{Columns, EventData, Subscriber};
+use crate::domain::routing::route;
+use crate::store::rows::{Columns, Subscriber};
 use crate::store::{Event, NewEvent, StoreResult};
 
 pub(super) struct Accept(pub NewEvent);
@@ -54,12 +55,9 @@ impl BatchJob for Accept {
                 .get(&event.workspace_id)
                 .map_or(&[][..], Vec::as_slice);
             let mut count = 0;
-            let mut data = EventData::new(&event.payload);
-            for subscriber in webhooks {
-                if subscriber.wants(&event.event_type, &mut data) {
-                    deliveries.push(event, subscriber);
-                    count += 1;
-                }
+            for subscriber in route(&event.event_type, &event.payload, webhooks) {
+                deliveries.push(event, subscriber);
+                count += 1;
             }
             events.push(event, count);
             accepted.push(Event {

@@ -7,9 +7,10 @@ use super::db::{Run, query};
 use sqlx::PgConnection;
 
 use crate::domain::ids;
+use crate::domain::routing::route;
 use crate::store::operational::OperationalEvent;
 use crate::store::rows::{
-    Columns, EventData, Subscriber, delivery_summary_from, event_columns, event_from, page,
+    Columns, Subscriber, delivery_summary_from, event_columns, event_from, page,
 };
 use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest, StoreResult};
 
@@ -83,15 +84,15 @@ async fn insert(
     .bind(exclude)
     .fetch_all(&mut *conn)
     .await?;
-    let mut data = EventData::new(&event.payload);
+    let candidates = candidates
+        .iter()
+        .map(Subscriber::from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
     let mut webhook_ids = Vec::new();
     let mut schedules = Vec::new();
-    for row in &candidates {
-        let subscriber = Subscriber::from_row(row)?;
-        if subscriber.wants(&event.event_type, &mut data) {
-            webhook_ids.push(subscriber.id);
-            schedules.push(subscriber.retry_schedule);
-        }
+    for subscriber in route(&event.event_type, &event.payload, &candidates) {
+        webhook_ids.push(subscriber.id.clone());
+        schedules.push(subscriber.retry_schedule.clone());
     }
     query(
         "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count,

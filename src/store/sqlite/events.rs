@@ -5,8 +5,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::{all, delivery_summary_from, event_columns, event_from, page};
 use crate::domain::ids;
+use crate::domain::routing::route;
 use crate::store::operational::OperationalEvent;
-use crate::store::rows::{EventData, Subscriber};
+use crate::store::rows::Subscriber;
 use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest, StoreResult};
 
 /// Ingests one event inside the writer's transaction (see `writer`: many share one commit).
@@ -76,11 +77,7 @@ fn insert(conn: &Connection, event: &NewEvent, exclude: Option<&str>) -> StoreRe
         params![event.workspace_id, event.event_type, exclude],
         |row| Subscriber::subscribed_from_row(row),
     )?;
-    let mut data = EventData::new(&event.payload);
-    let routed: Vec<Subscriber> = candidates
-        .into_iter()
-        .filter(|s| s.wants(&event.event_type, &mut data))
-        .collect();
+    let routed = route(&event.event_type, &event.payload, &candidates);
 
     conn.prepare_cached(
         "INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count,
