@@ -8,9 +8,12 @@
 //! - **Attempt** (`att_…`): one HTTP request of a delivery; a webhook's attempts are its Request History.
 //!
 //! # Modules and the dependency rule
-//! `domain` (pure rules) ← `store` (durable state, also the queue) ← `delivery` (workers that
-//! claim, sign, send and record). `http` serves the JSON API over `domain` + `store`; `dashboard`
-//! serves the pages over the same, sharing `http`'s state and its test-send and rotation code.
+//! `domain` (pure rules: signatures, retry schedule, routing, fair shares) ← `store` (durable
+//! state behind role traits, also the queue) ← `delivery` (workers that claim fairly, sign, send
+//! and record). `service` holds the use cases both adapters offer (so far: the event types every
+//! process keeps current). `http` serves the JSON API over `domain` + `store` + `service`;
+//! `dashboard` serves the pages over the same, still sharing `http`'s state and its test-send and
+//! rotation code (moving those into `service` is issue 20's next step).
 //! `app` wires them together; nothing imports `app`. `cli` and `config` are the edges. `tools`
 //! (`verify`, `listen`) serve receivers and check signatures with the `speaknode-verify` crate only.
 
