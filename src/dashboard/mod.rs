@@ -118,6 +118,17 @@ pub(crate) enum PageError {
     Api(ApiError),
 }
 
+impl From<crate::service::ServiceError> for PageError {
+    fn from(error: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError;
+        match error {
+            ServiceError::NotFound(_) => Self::NotFound,
+            ServiceError::Invalid(invalid) => Self::Api(invalid.into()),
+            ServiceError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for PageError {
     fn from(error: StoreError) -> Self {
         Self::Api(error.into())

@@ -18,7 +18,8 @@ use super::{PageError, PageResult, render};
 use crate::config::Config;
 use crate::domain::time::{Millis, rfc3339};
 use crate::domain::webhook::{DisabledReason, Secret};
-use crate::http::{ApiError, AppState, rotate_secret, send_test_event};
+use crate::http::{ApiError, AppState, send_test_event};
+use crate::service::webhooks::rotate_secret;
 use crate::store::{DeliveryOptions, DeliveryStats, Webhook};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -253,7 +254,13 @@ pub async fn rotate(
     Path(id): Path<String>,
     posted: Posted,
 ) -> PageResult<Response> {
-    rotate_secret(&state, &posted.me.workspace_id, &id).await?;
+    rotate_secret(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &posted.me.workspace_id,
+        &id,
+    )
+    .await?;
     let to = format!("/webhooks/{id}?reveal=1&notice=rotated#secret");
     Ok(Redirect::to(&to).into_response())
 }

@@ -25,9 +25,10 @@ use subtle::ConstantTimeEq;
 
 use super::form::Fields;
 use super::{PageError, PageResult, render};
+use crate::domain::ids::hash_key;
 use crate::domain::ids::random_base62;
+use crate::http::AppState;
 use crate::http::rate_limit::retry_after_seconds;
-use crate::http::{AppState, hash_key};
 use crate::store::NewSession;
 
 const SESSION_COOKIE: &str = "speaknode_session";

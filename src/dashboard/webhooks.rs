@@ -18,6 +18,7 @@ use crate::domain::ids;
 use crate::domain::webhook::{Secret, WebhookUrl, check_description, check_event_types};
 use crate::http::AppState;
 use crate::service::event_types;
+use crate::service::webhooks::check_resolution;
 use crate::store::{DeliveryOptions, NewWebhook, OptionsPatch, PageRequest, Webhook, WebhookPatch};
 
 const PAGE_SIZE: u32 = 50;
@@ -147,9 +148,9 @@ async fn validate(state: &AppState, draft: &Draft) -> Result<(WebhookUrl, Option
         });
     }
     if let Some(url) = &url
-        && let Err(e) = crate::http::check_resolution(state, Some(url)).await
+        && let Err(e) = check_resolution(state.config.allow_private_targets, Some(url)).await
     {
-        errors.url = Some(sentence("URL", e.message.trim_start_matches("url ")));
+        errors.url = Some(sentence("URL", &e.message));
     }
     let options = draft.options.parse().map_err(|e| errors.options = *e).ok();
     match (url, options) {

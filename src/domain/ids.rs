@@ -58,6 +58,13 @@ fn base62_fixed(mut value: u64, width: usize) -> String {
 }
 
 /// A new secret API key, `sk_…`.
+/// What the database keeps of an API key (or a session or portal token): its SHA-256, never the
+/// key itself.
+pub fn hash_key(key: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(key.as_bytes()).to_vec()
+}
+
 pub fn new_api_key() -> String {
     format!("sk_{}", random_base62(API_KEY_RANDOM_CHARS))
 }

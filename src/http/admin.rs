@@ -20,10 +20,11 @@ use super::error::responses::{
 };
 use super::error::{ApiError, ApiResult};
 use super::events::EventTypeView;
-use super::extract::{ApiJson, PageParams, Path, QueryParams, hash_key};
+use super::extract::{ApiJson, PageParams, Path, QueryParams};
 use super::views::{self, List};
 use crate::domain::event_type::{EventType, EventTypeDef};
 use crate::domain::ids;
+use crate::domain::ids::hash_key;
 use crate::domain::time::rfc3339;
 use crate::domain::validation::{char_len, check_no_nul};
 use crate::store::Workspace;

@@ -163,6 +163,17 @@ impl From<Invalid> for ApiError {
     }
 }
 
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(error: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError;
+        match error {
+            ServiceError::NotFound(what) => Self::not_found(what),
+            ServiceError::Invalid(invalid) => invalid.into(),
+            ServiceError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {

@@ -10,7 +10,6 @@ use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
 use super::AppState;
@@ -21,10 +20,6 @@ use crate::store::PageRequest;
 
 /// The workspace the request's API key belongs to.
 pub struct WorkspaceId(pub String);
-
-pub fn hash_key(key: &str) -> Vec<u8> {
-    Sha256::digest(key.as_bytes()).to_vec()
-}
 
 impl FromRequestParts<AppState> for WorkspaceId {
     type Rejection = ApiError;
@@ -41,7 +36,7 @@ impl FromRequestParts<AppState> for WorkspaceId {
             .ok_or_else(ApiError::unauthorized)?;
         // Keys are stored as SHA-256 hashes and looked up by hash: the plaintext key is never
         // stored, and the lookup compares hashes, not the secret itself.
-        let key_hash = hash_key(key);
+        let key_hash = crate::domain::ids::hash_key(key);
         let Some(id) = state.store.workspace_for_key(&key_hash).await? else {
             return Err(ApiError::unauthorized());
         };

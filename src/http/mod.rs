@@ -30,10 +30,8 @@ use tokio::sync::Notify;
 
 pub use docs::with_page_headers;
 pub use error::{ApiError, ApiResult};
-pub use extract::hash_key;
 pub use history::send_test_event;
 pub use rate_limit::ApiRateLimiter;
-pub use webhooks::{check_resolution, rotate_secret};
 
 use crate::config::Config;
 use crate::dashboard::LoginThrottle;

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 /// How often buckets that have filled up again are dropped.
 const EVICT_EVERY: Duration = Duration::from_secs(60);
 
-/// A key's hash, as [`super::hash_key`] computes it.
+/// A key's hash, as [`crate::domain::ids::hash_key`] computes it.
 type KeyHash = Vec<u8>;
 
 pub struct ApiRateLimiter<C: Clock = DefaultClock> {

@@ -15,9 +15,8 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, PageParams, Path, QueryParams, WorkspaceId};
 use super::views::{self, List, WebhookSecret, WebhookView};
 use crate::domain::ids;
-use crate::domain::webhook::{
-    ROTATED_SECRET_GRACE_MS, Secret, WebhookUrl, check_description, check_event_types,
-};
+use crate::domain::webhook::{Secret, WebhookUrl, check_description, check_event_types};
+use crate::service::webhooks as service;
 use crate::store::{DeliveryOptions, NewWebhook, OptionsPatch, WebhookPatch};
 use serde_json::Value;
 
@@ -143,23 +142,6 @@ impl From<NewWebhookBody> for WebhookBody {
     }
 }
 
-/// Refuses a URL whose host name resolves only to blocked addresses (DNS is checked again at
-/// every delivery; this catches the obvious cases early, with a clear error).
-pub async fn check_resolution(state: &AppState, url: Option<&WebhookUrl>) -> ApiResult<()> {
-    let Some(url::Host::Domain(name)) = url.and_then(|u| u.url().host()) else {
-        return Ok(());
-    };
-    if !state.config.allow_private_targets
-        && crate::delivery::resolver::host_resolves_only_to_blocked(name).await
-    {
-        return Err(ApiError::from(crate::domain::Invalid::blocked(
-            "url",
-            format!("must not point at a host that resolves to private addresses ({name})"),
-        )));
-    }
-    Ok(())
-}
-
 /// Picks up event types another process registered, when the body names one unknown here.
 async fn refresh_event_types(state: &AppState, body: &WebhookBody) -> ApiResult<()> {
     let types = body.event_types.iter().flatten();
@@ -221,7 +203,7 @@ pub async fn create(
         .as_deref()
         .ok_or_else(|| ApiError::invalid("url", "is required"))?;
     let url = WebhookUrl::parse(url, state.config.allow_private_targets)?;
-    check_resolution(&state, Some(&url)).await?;
+    service::check_resolution(state.config.allow_private_targets, Some(&url)).await?;
     if body.event_types.is_none() {
         return Err(ApiError::invalid("event_types", "is required"));
     }
@@ -327,7 +309,7 @@ pub async fn update(
         .as_deref()
         .map(|u| WebhookUrl::parse(u, state.config.allow_private_targets))
         .transpose()?;
-    check_resolution(&state, url.as_ref()).await?;
+    service::check_resolution(state.config.allow_private_targets, url.as_ref()).await?;
     let options = body.options()?;
     let patch = WebhookPatch {
         url: url.map(|u| u.as_str().to_string()),
@@ -422,25 +404,14 @@ pub async fn rotate(
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookSecret>> {
-    let secret = rotate_secret(&state, &workspace_id, &id).await?;
+    let secret = service::rotate_secret(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &workspace_id,
+        &id,
+    )
+    .await?;
     Ok(Json(WebhookSecret {
         secret: secret.expose().to_string(),
     }))
-}
-
-/// Gives the webhook a new secret, shared by the API and the dashboard. The old one keeps signing
-/// (in `webhook-signature`) for 24 h, so receivers can switch over without losing deliveries.
-pub async fn rotate_secret(state: &AppState, workspace_id: &str, id: &str) -> ApiResult<Secret> {
-    let secret = Secret::generate();
-    let now = state.clock.now();
-    let grace_until = now + ROTATED_SECRET_GRACE_MS;
-    if state
-        .store
-        .rotate_webhook_secret(workspace_id, id, &secret, now, grace_until)
-        .await?
-    {
-        Ok(secret)
-    } else {
-        Err(ApiError::not_found("webhook"))
-    }
 }

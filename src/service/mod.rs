@@ -2,4 +2,8 @@
 //! the store, so a rule exists once and the two cannot drift apart. Adapters map what these
 //! return to their own answers.
 
+mod error;
 pub mod event_types;
+pub mod webhooks;
+
+pub use error::ServiceError;
