@@ -124,6 +124,7 @@ impl From<crate::service::ServiceError> for PageError {
         match error {
             ServiceError::NotFound(_) => Self::NotFound,
             ServiceError::Invalid(invalid) => Self::Api(invalid.into()),
+            ServiceError::Unavailable(why) => Self::Api(ApiError::unavailable_because(why)),
             ServiceError::Store(e) => e.into(),
         }
     }

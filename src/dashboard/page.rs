@@ -18,8 +18,8 @@ use super::{PageError, PageResult, render};
 use crate::config::Config;
 use crate::domain::time::{Millis, rfc3339};
 use crate::domain::webhook::{DisabledReason, Secret};
-use crate::http::{ApiError, AppState, send_test_event};
-use crate::service::webhooks::rotate_secret;
+use crate::http::{ApiError, AppState};
+use crate::service::webhooks::{rotate_secret, send_test_event};
 use crate::store::{DeliveryOptions, DeliveryStats, Webhook};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -272,7 +272,16 @@ pub async fn test_send(
 ) -> PageResult<Response> {
     let Posted { me, fields } = posted;
     let event_type = fields.get("event_type");
-    send_test_event(&state, me.workspace_id, id.clone(), event_type).await?;
+    send_test_event(
+        state.store.as_ref(),
+        &state.registry,
+        state.clock.as_ref(),
+        &state.deliverer,
+        me.workspace_id,
+        id.clone(),
+        event_type,
+    )
+    .await?;
     let to = format!("/webhooks/{id}?notice=test_sent#history");
     Ok(Redirect::to(&to).into_response())
 }

@@ -169,6 +169,7 @@ impl From<crate::service::ServiceError> for ApiError {
         match error {
             ServiceError::NotFound(what) => Self::not_found(what),
             ServiceError::Invalid(invalid) => invalid.into(),
+            ServiceError::Unavailable(why) => Self::unavailable_because(why),
             ServiceError::Store(e) => e.into(),
         }
     }

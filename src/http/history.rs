@@ -14,10 +14,7 @@ use super::error::responses::{
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, PageParams, Path, QueryParams, WorkspaceId};
 use super::views::{self, AttemptView, List, RetryAccepted};
-use crate::domain::envelope::payload;
-use crate::domain::ids;
-use crate::domain::time::rfc3339;
-use crate::store::{Attempt, AttemptFilter, NewTestDelivery};
+use crate::store::AttemptFilter;
 
 async fn require_webhook(state: &AppState, workspace_id: &str, id: &str) -> ApiResult<()> {
     match state.store.webhook(workspace_id, id).await? {
@@ -166,51 +163,15 @@ pub async fn test_send(
     Path(id): Path<String>,
     ApiJson { value: body, .. }: ApiJson<TestBody>,
 ) -> ApiResult<Json<AttemptView>> {
-    let attempt = send_test_event(&state, workspace_id, id, body.event_type.as_deref()).await?;
-    Ok(Json(views::attempt(attempt)))
-}
-
-/// A test send, shared by the API and the dashboard: one real, signed attempt of the type's
-/// example to the webhook, made now and recorded in its Request History (trigger `test`). An
-/// unknown webhook is checked before the event type, so another workspace's id is always a 404.
-pub async fn send_test_event(
-    state: &AppState,
-    workspace_id: String,
-    webhook_id: String,
-    event_type: Option<&str>,
-) -> ApiResult<Attempt> {
-    require_webhook(state, &workspace_id, &webhook_id).await?;
-    let name = event_type.ok_or_else(|| ApiError::invalid("event_type", "is required"))?;
-    let registered = state.registry.get(name).ok_or_else(|| {
-        ApiError::invalid(
-            "event_type",
-            format!("{name:?} is not a registered event type"),
-        )
-    })?;
-    let now = state.clock.now();
-    let event_id = ids::new_id(ids::EVENT);
-    let test = NewTestDelivery {
-        payload: payload(
-            &event_id,
-            name,
-            &rfc3339(now),
-            &registered.def.example.to_string(),
-        ),
+    let attempt = crate::service::webhooks::send_test_event(
+        state.store.as_ref(),
+        &state.registry,
+        state.clock.as_ref(),
+        &state.deliverer,
         workspace_id,
-        webhook_id,
-        event_id,
-        delivery_id: ids::new_id(ids::DELIVERY),
-        event_type: name.to_string(),
-        now,
-    };
-    let claim = state
-        .store
-        .create_test_delivery(&test)
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook"))?;
-    state.deliverer.attempt(claim).await?.ok_or_else(|| {
-        ApiError::unavailable_because(
-            "The webhook's signing secret cannot be read (check SPEAKNODE_ENCRYPTION_KEY).",
-        )
-    })
+        id,
+        body.event_type.as_deref(),
+    )
+    .await?;
+    Ok(Json(views::attempt(attempt)))
 }

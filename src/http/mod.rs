@@ -30,7 +30,6 @@ use tokio::sync::Notify;
 
 pub use docs::with_page_headers;
 pub use error::{ApiError, ApiResult};
-pub use history::send_test_event;
 pub use rate_limit::ApiRateLimiter;
 
 use crate::config::Config;

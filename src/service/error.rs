@@ -12,6 +12,9 @@ pub enum ServiceError {
     /// A value was refused, with the field at fault.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// Something the operator must fix first (the sentence says what).
+    #[error("{0}")]
+    Unavailable(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
