@@ -165,7 +165,8 @@ pub trait Events: Send + Sync + 'static {
 /// The delivery queue: all a worker sees.
 #[async_trait]
 pub trait Queue: Send + Sync + 'static {
-    /// Leases up to `limit` due deliveries until `lease_until`, skipping the given webhooks.
+    /// Leases due deliveries until `lease_until`, shared fairly among the webhooks that have
+    /// any and within the claim's budget (`domain::fair_share`), in the order to start them.
     async fn claim_due(&self, claim: &ClaimRequest) -> StoreResult<Vec<Claimed>>;
 
     /// Gives claimed deliveries back, due at `now` (the worker had no room for them).
