@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, redact_url};
-use crate::dashboard::{self, LoginThrottle};
+use crate::dashboard::{self, PageState};
 use crate::delivery::{Deliverer, Sender, Worker};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::event_type::{self, EventType, Registry};
@@ -18,6 +18,7 @@ use crate::domain::ids;
 use crate::domain::ids::hash_key;
 use crate::http::rate_limit::evict_idle_buckets;
 use crate::http::{self, ApiRateLimiter, AppState};
+use crate::service::{LoginThrottle, Service};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError, Workspace};
@@ -218,23 +219,29 @@ async fn run(
     if let Some(limiter) = &rate_limiter {
         tokio::spawn(evict_idle_buckets(limiter.clone(), shutdown.clone()));
     }
-    let state = AppState {
+    let service = Service {
         store,
         registry,
-        config: Arc::new(config.clone()),
         clock,
         deliverer,
         wake,
-        rate_limiter,
+        allow_private_targets: config.allow_private_targets,
         login_throttle: Arc::new(LoginThrottle::new(config.login_attempts)),
+    };
+    let config = Arc::new(config.clone());
+    let api = AppState {
+        service: service.clone(),
+        config: config.clone(),
+        rate_limiter,
     };
     let router = if config.run_api {
         // The dashboard is served with the API, by the same process, at `/`.
-        http::api_router(state.clone())
-            .merge(dashboard::router().with_state(state))
+        let pages = PageState { service, config };
+        http::api_router(api)
+            .merge(dashboard::router().with_state(pages))
             .layer(axum::middleware::from_fn(http::refuse_nul_in_paths))
     } else {
-        http::worker_router(state)
+        http::worker_router(api)
     };
     let stop = shutdown.clone();
     // With the peer's address, which sign-in throttling counts failures by.

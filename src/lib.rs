@@ -10,12 +10,14 @@
 //! # Modules and the dependency rule
 //! `domain` (pure rules: signatures, retry schedule, routing, fair shares) ← `store` (durable
 //! state behind role traits, also the queue) ← `delivery` (workers that claim fairly, sign, send
-//! and record). `service` holds the use cases both adapters offer (so far: the event types every
-//! process keeps current). `http` serves the JSON API over `domain` + `store` + `service`;
-//! `dashboard` serves the pages over the same, still sharing `http`'s state and its test-send and
-//! rotation code (moving those into `service` is issue 20's next step).
-//! `app` wires them together; nothing imports `app`. `cli` and `config` are the edges. `tools`
-//! (`verify`, `listen`) serve receivers and check signatures with the `speaknode-verify` crate only.
+//! and record). `service` holds the use cases both adapters offer (create, change and delete a
+//! webhook, rotate, test send, retry, recover, replay, emit, sign in, the event types every
+//! process keeps current) and the typed errors they answer. `http` (the JSON API) and
+//! `dashboard` (the pages) are adapters over `service`, reading the store directly only to show
+//! what it holds; neither imports the other, and what both answer alike (page headers,
+//! `Retry-After`) is in `web`. `app` wires them together; nothing imports `app`. `cli` and
+//! `config` are the edges. `tools` (`verify`, `listen`) serve receivers and check signatures with
+//! the `speaknode-verify` crate only.
 
 pub mod app;
 pub mod bench;
@@ -30,3 +32,4 @@ pub mod metrics;
 pub mod service;
 pub mod store;
 pub mod tools;
+pub mod web;

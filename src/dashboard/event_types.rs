@@ -10,7 +10,7 @@ use super::format::pretty_value;
 use super::session::{Layout, SignedIn};
 use super::{PageResult, render};
 use crate::domain::operational::is_operational;
-use crate::http::AppState;
+use super::PageState;
 use crate::service::event_types;
 
 struct TypeCard {
@@ -29,8 +29,8 @@ struct EventTypesPage {
     types: Vec<TypeCard>,
 }
 
-pub async fn list(State(state): State<AppState>, me: SignedIn) -> PageResult<Response> {
-    let types = event_types::current(state.store.as_ref(), &state.registry)
+pub async fn list(State(state): State<PageState>, me: SignedIn) -> PageResult<Response> {
+    let types = event_types::current(state.service.store.as_ref(), &state.service.registry)
         .await?
         .iter()
         .map(|t| TypeCard {

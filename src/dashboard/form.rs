@@ -17,7 +17,7 @@ pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
     pub async fn read(body: Body) -> PageResult<Self> {
-        let too_large = || PageError::Api(crate::http::ApiError::payload_too_large(MAX_FORM_BYTES));
+        let too_large = || PageError::TooLarge(MAX_FORM_BYTES);
         // A declared length over the limit is refused at once rather than waited for.
         if axum::body::HttpBody::size_hint(&body).lower() > MAX_FORM_BYTES as u64 {
             return Err(too_large());

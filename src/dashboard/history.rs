@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::form::Fields;
 use super::format;
 use super::session::Posted;
-use super::{PageError, PageResult};
-use crate::http::AppState;
+use super::PageResult;
+use super::PageState;
+use crate::service::Service;
 use crate::store::{Attempt, AttemptFilter, PageRequest};
 
 const PAGE_SIZE: u32 = 20;
@@ -98,7 +99,7 @@ fn link(webhook_id: &str, status: Option<&str>, before: Option<i64>, trail: &[i6
 }
 
 pub async fn load(
-    state: &AppState,
+    state: &PageState,
     workspace_id: &str,
     webhook_id: &str,
     query: &Fields,
@@ -113,7 +114,7 @@ pub async fn load(
         cursor: at.before,
     };
     let attempts = state
-        .store
+        .service.store
         .list_attempts(workspace_id, webhook_id, &filter, page)
         .await?;
     let newer = at.before.map(|_| {
@@ -166,19 +167,15 @@ fn row(a: Attempt) -> AttemptRow {
     }
 }
 
-/// One more attempt of the row's delivery, now: the same store call as the API's retry.
+/// One more attempt of the row's delivery, now: the same use case as the API's retry.
 pub async fn retry(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     Path((id, attempt_id)): Path<(String, String)>,
     posted: Posted,
 ) -> PageResult<Response> {
-    let now = state.clock.now();
-    state
-        .store
-        .retry_delivery(&posted.me.workspace_id, &id, &attempt_id, now)
-        .await?
-        .ok_or(PageError::NotFound)?;
-    state.wake.notify_one();
+    service
+        .retry(&posted.me.workspace_id, &id, &attempt_id)
+        .await?;
     Ok(Redirect::to(&format!("/webhooks/{id}?notice=retried#history")).into_response())
 }
 

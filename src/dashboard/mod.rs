@@ -6,10 +6,13 @@
 //! JavaScript; the script only adds Copy and the form's "Add header" and "Add filter path"
 //! buttons, and refreshes the history while deliveries are pending.
 //!
+//! Every action a page offers is a use case in `service`, the same one the API calls; the
+//! dashboard only reads forms and writes pages.
+//!
 //! Modules: `session` (sign-in, sessions, CSRF), `webhooks` (list and forms), `options_form`
 //! (the delivery options in the form), `page` (one webhook: settings and options, secret, test
-//! sends), `history` (Request History and retries), `event_types`, `format` (how values read on a page) and `throttle` (failed sign-ins per
-//! client address).
+//! sends), `history` (Request History and retries), `event_types`, `format` (how values read on
+//! a page).
 
 mod event_types;
 mod form;
@@ -18,8 +21,9 @@ mod history;
 mod options_form;
 mod page;
 mod session;
-mod throttle;
 mod webhooks;
+
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
@@ -27,13 +31,28 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-pub use throttle::LoginThrottle;
-
-use crate::http::{ApiError, AppState, with_page_headers};
+use crate::config::Config;
+use crate::domain::Invalid;
+use crate::service::{Service, ServiceError, Trouble};
 use crate::store::StoreError;
+use crate::web::with_page_headers;
+
+/// What the pages can reach: the use cases (and through them the store) and the settings.
+#[derive(Clone)]
+pub struct PageState {
+    pub service: Service,
+    pub config: Arc<Config>,
+}
+
+/// A handler that needs only the use cases takes `State<Service>`.
+impl axum::extract::FromRef<PageState> for Service {
+    fn from_ref(state: &PageState) -> Self {
+        state.service.clone()
+    }
+}
 
 /// The dashboard's routes; the caller adds the state.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<PageState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/webhooks") }))
         .route("/login", get(session::login_page).post(session::login))
@@ -108,41 +127,44 @@ pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
-/// Why a page could not be shown. Store errors are logged by [`ApiError`]'s mapping, once.
+/// Why a page could not be shown.
 #[derive(Debug)]
 pub(crate) enum PageError {
     NotFound,
     /// A form without the session's CSRF token, or with a wrong one.
     Forbidden,
-    /// An error the shared API code answered, shown with its status and message.
-    Api(ApiError),
+    /// A form larger than the dashboard takes (bytes).
+    TooLarge(usize),
+    /// A value the form should never send (the dashboard's own forms cannot): shown as it is.
+    Invalid(Invalid),
+    /// Something the operator must fix first.
+    Unavailable(&'static str),
+    /// The store failed; logged once, here.
+    Store(StoreError),
 }
 
-impl From<crate::service::ServiceError> for PageError {
-    fn from(error: crate::service::ServiceError) -> Self {
-        use crate::service::ServiceError;
+impl From<ServiceError> for PageError {
+    fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::NotFound(_) => Self::NotFound,
-            ServiceError::Invalid(invalid) => Self::Api(invalid.into()),
-            ServiceError::Unavailable(why) => Self::Api(ApiError::unavailable_because(why)),
-            ServiceError::Store(e) => e.into(),
+            ServiceError::Invalid(invalid)
+            | ServiceError::Malformed(invalid)
+            | ServiceError::Conflict(invalid) => Self::Invalid(invalid),
+            ServiceError::Rejected(all) => match all.into_iter().next() {
+                Some(first) => Self::Invalid(first),
+                None => Self::Unavailable("The request was refused."),
+            },
+            ServiceError::Unavailable(why) => Self::Unavailable(why),
+            // Pages that sign in answer these themselves, beside the form.
+            ServiceError::Throttled(_) | ServiceError::Refused => Self::Forbidden,
+            ServiceError::Store(e) => Self::Store(e),
         }
     }
 }
 
 impl From<StoreError> for PageError {
     fn from(error: StoreError) -> Self {
-        Self::Api(error.into())
-    }
-}
-
-impl From<ApiError> for PageError {
-    fn from(error: ApiError) -> Self {
-        if error.status == StatusCode::NOT_FOUND {
-            Self::NotFound
-        } else {
-            Self::Api(error)
-        }
+        Self::Store(error)
     }
 }
 
@@ -155,6 +177,7 @@ struct ErrorPage {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        let went_wrong = "Something went wrong";
         let (status, title, message) = match self {
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
@@ -168,7 +191,26 @@ impl IntoResponse for PageError {
                  Go back, reload the page and try again."
                     .to_string(),
             ),
-            Self::Api(e) => (e.status, "Something went wrong", e.message),
+            Self::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                went_wrong,
+                format!("The request body is larger than the limit of {limit} bytes."),
+            ),
+            Self::Invalid(invalid) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                went_wrong,
+                format!("{} {}", invalid.field, invalid.message),
+            ),
+            Self::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, went_wrong, why.into()),
+            Self::Store(e) => {
+                let trouble = Trouble::of(e);
+                let status = match trouble {
+                    Trouble::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                    Trouble::Conflict(_) => StatusCode::CONFLICT,
+                    Trouble::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                (status, went_wrong, trouble.message().to_string())
+            }
         };
         render(status, &ErrorPage { title, message })
     }

@@ -14,12 +14,12 @@ use super::format::{self, notice};
 use super::history::{self, History};
 use super::options_form::values_text;
 use super::session::{Layout, Posted, SignedIn};
-use super::{PageError, PageResult, render};
+use super::{PageError, PageResult, PageState, render};
 use crate::config::Config;
 use crate::domain::time::{Millis, rfc3339};
-use crate::domain::webhook::{DisabledReason, Secret};
-use crate::http::{ApiError, AppState};
-use crate::service::webhooks::{rotate_secret, send_test_event};
+use crate::domain::Invalid;
+use crate::domain::webhook::DisabledReason;
+use crate::service::Service;
 use crate::store::{DeliveryOptions, DeliveryStats, Webhook};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -186,7 +186,7 @@ struct WebhookPage {
 }
 
 pub async fn show(
-    State(state): State<AppState>,
+    State(state): State<PageState>,
     me: SignedIn,
     Path(id): Path<String>,
     uri: Uri,
@@ -194,16 +194,16 @@ pub async fn show(
     let query = Fields::query(&uri);
     let ws = &me.workspace_id;
     let w = state
-        .store
+        .service.store
         .webhook(ws, &id)
         .await?
         .ok_or(PageError::NotFound)?;
-    let now = state.clock.now();
+    let now = state.service.clock.now();
     let secret = match query.get("reveal") {
-        Some("1") => Some(current_secret(&state, ws, &id).await?.expose().to_string()),
+        Some("1") => Some(state.service.current_secret(ws, &id).await?.expose().to_string()),
         _ => None,
     };
-    let counts = state.store.delivery_stats(ws, &id, now - DAY_MS).await?;
+    let counts = state.service.store.delivery_stats(ws, &id, now - DAY_MS).await?;
     let history = history::load(&state, ws, &id, &query).await?;
     let disabled = (!w.enabled).then(|| {
         let after = state.config.disable_after;
@@ -219,7 +219,7 @@ pub async fn show(
         secret,
         stats: Stats::new(counts),
         history,
-        test_types: crate::service::event_types::current(state.store.as_ref(), &state.registry)
+        test_types: crate::service::event_types::current(state.service.store.as_ref(), &state.service.registry)
             .await?
             .iter()
             .map(|t| t.def.name.clone())
@@ -228,60 +228,37 @@ pub async fn show(
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn current_secret(state: &AppState, workspace_id: &str, id: &str) -> PageResult<Secret> {
-    let secrets = state
-        .store
-        .webhook_secrets(workspace_id, id, state.clock.now())
-        .await?;
-    secrets
-        .and_then(|s| s.into_iter().next())
-        .ok_or(PageError::NotFound)
-}
-
 /// The current secret for the Copy button's script; same-origin only (the session cookie is
 /// SameSite=Strict) and never cached.
 pub async fn secret(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     me: SignedIn,
     Path(id): Path<String>,
 ) -> PageResult<Json<Value>> {
-    let secret = current_secret(&state, &me.workspace_id, &id).await?;
+    let secret = service.current_secret(&me.workspace_id, &id).await?;
     Ok(Json(json!({"secret": secret.expose()})))
 }
 
 pub async fn rotate(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     Path(id): Path<String>,
     posted: Posted,
 ) -> PageResult<Response> {
-    rotate_secret(
-        state.store.as_ref(),
-        state.clock.as_ref(),
-        &posted.me.workspace_id,
-        &id,
-    )
-    .await?;
+    service.rotate_secret(&posted.me.workspace_id, &id).await?;
     let to = format!("/webhooks/{id}?reveal=1&notice=rotated#secret");
     Ok(Redirect::to(&to).into_response())
 }
 
 pub async fn test_send(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     Path(id): Path<String>,
     posted: Posted,
 ) -> PageResult<Response> {
     let Posted { me, fields } = posted;
     let event_type = fields.get("event_type");
-    send_test_event(
-        state.store.as_ref(),
-        &state.registry,
-        state.clock.as_ref(),
-        &state.deliverer,
-        me.workspace_id,
-        id.clone(),
-        event_type,
-    )
-    .await?;
+    service
+        .send_test_event(me.workspace_id, id.clone(), event_type)
+        .await?;
     let to = format!("/webhooks/{id}?notice=test_sent#history");
     Ok(Redirect::to(&to).into_response())
 }
@@ -295,34 +272,20 @@ const REPLAY_WINDOWS: &[(&str, i64)] = &[
 ];
 
 pub async fn replay(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     Path(id): Path<String>,
     posted: Posted,
 ) -> PageResult<Response> {
     let Posted { me, fields } = posted;
     let window = fields.get("window").unwrap_or("7d");
     let Some((_, length)) = REPLAY_WINDOWS.iter().find(|(name, _)| *name == window) else {
-        return Err(PageError::Api(ApiError::invalid(
-            "window",
-            "must be one of the windows the form offers",
-        )));
+        let invalid = Invalid::field("window", "must be one of the windows the form offers");
+        return Err(PageError::Invalid(invalid));
     };
-    let now = state.clock.now();
-    let replay = crate::store::Replay {
-        workspace_id: me.workspace_id,
-        webhook_id: id.clone(),
-        since: now - length,
-        until: now,
-        now,
-    };
-    let replayed = state
-        .store
-        .replay(&replay)
-        .await?
-        .ok_or(PageError::NotFound)?;
-    if replayed > 0 {
-        state.wake.notify_one();
-    }
+    let since = service.clock.now() - length;
+    let replayed = service
+        .replay(me.workspace_id, id.clone(), since, None)
+        .await?;
     let notice = if replayed > 0 {
         "replayed"
     } else {

@@ -1,18 +1,20 @@
 //! Signing in and out, and what every page gets from the session.
 //!
-//! - Sign-in takes an API key once and answers with a random session token in a cookie
-//!   (HttpOnly, SameSite=Strict, Secure when the request came over https). The database keeps
-//!   only the token's SHA-256 hash; the key itself is never stored, echoed or put in a URL.
-//! - Sessions last [`SESSION_TTL_MS`]; signing out deletes the row, so the cookie dies at once.
+//! - Sign-in (`service::sessions`) takes an API key once and answers with a random session
+//!   token, which goes in a cookie (HttpOnly, SameSite=Strict, Secure when the request came over
+//!   https). The database keeps only the token's SHA-256 hash; the key itself is never stored,
+//!   echoed or put in a URL.
+//! - Sessions last `service::SESSION_TTL_MS`; signing out deletes the row, so the cookie dies at
+//!   once.
 //! - Every form POST carries the session's synchronizer token, compared in constant time. The
 //!   sign-in form has no session yet: it uses a double-submit token instead (a random value both
 //!   in a SameSite=Strict cookie and in the form), so another site cannot sign a browser in to
 //!   an attacker's workspace.
-//! - Failed sign-ins are counted per client address ([`super::throttle`]); past
+//! - Failed sign-ins are counted per client address (`service::LoginThrottle`); past
 //!   `SPEAKNODE_LOGIN_ATTEMPTS` the sign-in answers 429 without looking at the key.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use askama::Template;
 use axum::body::Body;
@@ -20,30 +22,25 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::form::Fields;
 use super::{PageError, PageResult, render};
-use crate::domain::ids::hash_key;
+use super::PageState;
 use crate::domain::ids::random_base62;
-use crate::http::AppState;
-use crate::http::rate_limit::retry_after_seconds;
-use crate::store::NewSession;
+use crate::service::{Service, ServiceError, TOKEN_CHARS};
+use crate::web::retry_after_seconds;
 
 const SESSION_COOKIE: &str = "speaknode_session";
 const LOGIN_COOKIE: &str = "speaknode_login";
-/// How long a sign-in lasts: a working day.
-pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
-/// 43 base62 characters: about 256 bits.
-const TOKEN_CHARS: usize = 43;
 
 /// The signed-in workspace, for any page. Without a live session the request is sent to `/login`.
 pub struct SignedIn {
     pub workspace_id: String,
     pub workspace_name: String,
     csrf_token: String,
-    token_hash: Vec<u8>,
+    /// The session's token, from the cookie (to sign out with).
+    token: String,
 }
 
 /// What the sidebar and the page frame show.
@@ -71,25 +68,24 @@ impl SignedIn {
 
 impl SignedIn {
     /// The live session the request's cookie names, if any.
-    async fn find(headers: &HeaderMap, state: &AppState) -> PageResult<Option<Self>> {
+    async fn find(headers: &HeaderMap, state: &PageState) -> PageResult<Option<Self>> {
         let Some(token) = cookie(headers, SESSION_COOKIE) else {
             return Ok(None);
         };
-        let token_hash = hash_token(token);
-        let session = state.store.session(&token_hash, state.clock.now()).await?;
+        let session = state.service.session(token).await?;
         Ok(session.map(|s| Self {
             workspace_id: s.workspace_id,
             workspace_name: s.workspace_name,
             csrf_token: s.csrf_token,
-            token_hash,
+            token: token.to_string(),
         }))
     }
 }
 
-impl FromRequestParts<AppState> for SignedIn {
+impl FromRequestParts<PageState> for SignedIn {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &PageState) -> Result<Self, Response> {
         match Self::find(&parts.headers, state).await {
             Ok(Some(me)) => Ok(me),
             Ok(None) => Err(Redirect::to("/login").into_response()),
@@ -105,10 +101,10 @@ pub struct Posted {
     pub fields: Fields,
 }
 
-impl FromRequest<AppState> for Posted {
+impl FromRequest<PageState> for Posted {
     type Rejection = Response;
 
-    async fn from_request(req: Request<Body>, state: &AppState) -> Result<Self, Response> {
+    async fn from_request(req: Request<Body>, state: &PageState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let me = SignedIn::from_request_parts(&mut parts, state).await?;
         let fields = Fields::read(body)
@@ -129,10 +125,6 @@ fn same_token(sent: Option<&str>, expected: Option<&str>) -> bool {
         }
         _ => false,
     }
-}
-
-fn hash_token(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
 }
 
 /// The value of one cookie of the request.
@@ -194,7 +186,7 @@ fn login_form(headers: &HeaderMap, status: StatusCode, error: Option<String>) ->
     response
 }
 
-pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> PageResult<Response> {
+pub async fn login_page(State(state): State<PageState>, headers: HeaderMap) -> PageResult<Response> {
     if SignedIn::find(&headers, &state).await?.is_some() {
         return Ok(Redirect::to("/webhooks").into_response());
     }
@@ -219,50 +211,37 @@ fn throttled(headers: &HeaderMap, wait: Duration) -> Response {
 }
 
 pub async fn login(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> PageResult<Response> {
-    // Before anything else: a refused address learns nothing about any key.
-    if let Some(wait) = state.login_throttle.refused(peer.ip(), Instant::now()) {
-        state.deliverer.metrics.login_throttled();
-        return Ok(throttled(&headers, wait));
-    }
     let fields = Fields::read(body).await?;
     if !same_token(fields.get("csrf"), cookie(&headers, LOGIN_COOKIE)) {
         return Err(PageError::Forbidden);
     }
-    let key = fields.get("api_key").unwrap_or("").trim();
-    let workspace = match key {
-        "" => None,
-        key => state.store.workspace_for_key(&hash_key(key)).await?,
+    let key = fields.get("api_key").unwrap_or("");
+    let session = match service.sign_in(key, peer.ip()).await {
+        Ok(session) => session,
+        Err(ServiceError::Throttled(wait)) => return Ok(throttled(&headers, wait)),
+        Err(ServiceError::Refused) => {
+            let error = "That API key is not valid. Check it and try again.".to_string();
+            // 200, like any form shown again with its errors: browsers log non-2xx pages as
+            // failures.
+            return Ok(login_form(&headers, StatusCode::OK, Some(error)));
+        }
+        Err(e) => return Err(e.into()),
     };
-    let Some(workspace_id) = workspace else {
-        state.login_throttle.failed(peer.ip(), Instant::now());
-        let error = "That API key is not valid. Check it and try again.".to_string();
-        // 200, like any form shown again with its errors: browsers log non-2xx pages as failures.
-        return Ok(login_form(&headers, StatusCode::OK, Some(error)));
-    };
-    // A new token at every sign-in: a token planted before sign-in is never promoted.
-    let token = random_base62(TOKEN_CHARS);
-    let now = state.clock.now();
-    state
-        .store
-        .create_session(&NewSession {
-            token_hash: hash_token(&token),
-            workspace_id,
-            csrf_token: random_base62(TOKEN_CHARS),
-            created_at: now,
-            expires_at: now + SESSION_TTL_MS,
-        })
-        .await?;
     let mut response = Redirect::to("/webhooks").into_response();
     let cookies = response.headers_mut();
-    let max_age = SESSION_TTL_MS / 1000;
     cookies.append(
         header::SET_COOKIE,
-        set_cookie(&headers, SESSION_COOKIE, &token, Some(max_age)),
+        set_cookie(
+            &headers,
+            SESSION_COOKIE,
+            &session.token,
+            Some(session.max_age_secs),
+        ),
     );
     cookies.append(
         header::SET_COOKIE,
@@ -272,11 +251,11 @@ pub async fn login(
 }
 
 pub async fn logout(
-    State(state): State<AppState>,
+    State(state): State<PageState>,
     headers: HeaderMap,
     posted: Posted,
 ) -> PageResult<Response> {
-    state.store.delete_session(&posted.me.token_hash).await?;
+    state.service.sign_out(&posted.me.token).await?;
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().append(
         header::SET_COOKIE,

@@ -13,13 +13,10 @@ use super::form::Fields;
 use super::format::{self, notice};
 use super::options_form::{OptionsDraft, OptionsErrors};
 use super::session::{Layout, Posted, SignedIn};
-use super::{PageError, PageResult, render};
-use crate::domain::ids;
-use crate::domain::webhook::{Secret, WebhookUrl, check_description, check_event_types};
-use crate::http::AppState;
-use crate::service::event_types;
-use crate::service::webhooks::check_resolution;
-use crate::store::{DeliveryOptions, NewWebhook, OptionsPatch, PageRequest, Webhook, WebhookPatch};
+use super::{PageError, PageResult, PageState, render};
+use crate::domain::Invalid;
+use crate::service::{Purpose, Service, ServiceError, event_types};
+use crate::store::{OptionsPatch, PageRequest, Webhook, WebhookPatch};
 
 const PAGE_SIZE: u32 = 50;
 
@@ -45,14 +42,14 @@ struct ListPage {
     paged: bool,
 }
 
-pub async fn list(State(state): State<AppState>, me: SignedIn, uri: Uri) -> PageResult<Response> {
+pub async fn list(State(state): State<PageState>, me: SignedIn, uri: Uri) -> PageResult<Response> {
     let query = Fields::query(&uri);
     let page = PageRequest {
         limit: PAGE_SIZE,
         cursor: query.position("before"),
     };
-    let webhooks = state.store.list_webhooks(&me.workspace_id, page).await?;
-    let now = state.clock.now();
+    let webhooks = state.service.store.list_webhooks(&me.workspace_id, page).await?;
+    let now = state.service.clock.now();
     let rows = webhooks.items.into_iter().map(|w| row(w, now)).collect();
     let page = ListPage {
         layout: me.layout("webhooks", notice(query.get("notice"))),
@@ -110,52 +107,88 @@ pub struct Errors {
     options: OptionsErrors,
 }
 
-impl Errors {
-    fn any(&self) -> bool {
-        self.url.is_some()
-            || self.description.is_some()
-            || self.event_types.is_some()
-            || self.options.any()
+impl Draft {
+    /// The draft as the use case takes it, with the options read from it.
+    fn patch(&self, options: OptionsPatch) -> WebhookPatch {
+        WebhookPatch {
+            url: Some(self.url.clone()),
+            description: Some(self.description.clone()),
+            event_types: Some(self.event_types.clone()),
+            enabled: Some(self.enabled),
+            options,
+        }
     }
 }
 
-/// Checks the draft with the API's rules; the URL and the options come back parsed when all is
-/// well.
-async fn validate(state: &AppState, draft: &Draft) -> Result<(WebhookUrl, OptionsPatch), Errors> {
-    let store = state.store.as_ref();
-    if let Err(e) = event_types::refresh_for(store, &state.registry, &draft.event_types).await {
-        // The types this process knows still decide; the store's trouble shows on saving.
-        tracing::warn!(error = %e, "could not bring the event types up to date");
-    }
-    let sentence = |label: &str, message: &str| format!("{label} {message}.");
-    let mut errors = Errors::default();
-    let url = if draft.url.trim().is_empty() {
-        errors.url = Some(sentence("URL", "is required"));
-        None
-    } else {
-        WebhookUrl::parse(&draft.url, state.config.allow_private_targets)
-            .map_err(|e| errors.url = Some(sentence("URL", &e.message)))
-            .ok()
+/// Creates a webhook from the draft, or saves it over the one being edited; answers its id, or
+/// every field at fault, each beside its input. The fields are checked by the same use case as
+/// the API's, the options by `options_form`.
+async fn save(
+    service: &Service,
+    me: &SignedIn,
+    draft: &Draft,
+    editing: Option<&str>,
+) -> PageResult<Result<String, Errors>> {
+    let (options, mut errors) = match draft.options.parse() {
+        Ok(options) => (Some(options), Errors::default()),
+        Err(e) => (
+            None,
+            Errors {
+                options: *e,
+                ..Errors::default()
+            },
+        ),
     };
-    if let Err(e) = check_description(&draft.description) {
-        errors.description = Some(sentence("Description", &e.message));
+    let outcome = match (options, editing) {
+        // The options were refused: nothing is saved, but every other fault is shown too.
+        (None, editing) => {
+            // Another workspace's id is a 404 before anything else, as in the API.
+            if let Some(id) = editing
+                && service.store.webhook(&me.workspace_id, id).await?.is_none()
+            {
+                return Err(PageError::NotFound);
+            }
+            let purpose = editing.map_or(Purpose::Create, |_| Purpose::Update);
+            let patch = draft.patch(OptionsPatch::default());
+            service.check_webhook(&patch, purpose).await.map(|()| None)
+        }
+        (Some(options), None) => {
+            let patch = draft.patch(options);
+            let created = service.create_webhook(me.workspace_id.clone(), patch).await;
+            created.map(|c| Some(c.webhook.id))
+        }
+        (Some(options), Some(id)) => {
+            let patch = draft.patch(options);
+            let updated = service.update_webhook(&me.workspace_id, id, patch).await;
+            updated.map(|w| Some(w.id))
+        }
+    };
+    match outcome {
+        Ok(Some(id)) => Ok(Ok(id)),
+        Ok(None) => Ok(Err(errors)),
+        Err(ServiceError::Rejected(faults)) => {
+            for fault in faults {
+                errors.add(fault, draft);
+            }
+            Ok(Err(errors))
+        }
+        Err(e) => Err(e.into()),
     }
-    if let Err(e) = check_event_types(&draft.event_types, |n| state.registry.contains(n)) {
-        errors.event_types = Some(if draft.event_types.is_empty() {
-            "Choose at least one event type.".to_string()
-        } else {
-            sentence("Event type", &e.message)
-        });
-    }
-    if let Some(url) = &url
-        && let Err(e) = check_resolution(state.config.allow_private_targets, Some(url)).await
-    {
-        errors.url = Some(sentence("URL", &e.message));
-    }
-    let options = draft.options.parse().map_err(|e| errors.options = *e).ok();
-    match (url, options) {
-        (Some(url), Some(options)) if !errors.any() => Ok((url, options)),
-        _ => Err(errors),
+}
+
+impl Errors {
+    /// Puts a refused field's message beside its input, as a sentence.
+    fn add(&mut self, fault: Invalid, draft: &Draft) {
+        let sentence = |label: &str| Some(format!("{label} {}.", fault.message));
+        match fault.field.as_str() {
+            "url" => self.url = sentence("URL"),
+            "description" => self.description = sentence("Description"),
+            _ if draft.event_types.is_empty() => {
+                self.event_types = Some("Choose at least one event type.".to_string())
+            }
+            // `event_types` or `event_types[i]`: the one fault the checkboxes can have.
+            _ => self.event_types = sentence("Event type"),
+        }
     }
 }
 
@@ -182,14 +215,14 @@ struct FormPage {
 }
 
 fn form_page(
-    state: &AppState,
+    state: &PageState,
     me: &SignedIn,
     editing: Option<&str>,
     draft: Draft,
     errors: Errors,
 ) -> FormPage {
     let types = state
-        .registry
+        .service.registry
         .all()
         .iter()
         .map(|t| TypeOption {
@@ -223,8 +256,8 @@ fn form_page(
     }
 }
 
-pub async fn new(State(state): State<AppState>, me: SignedIn) -> PageResult<Response> {
-    event_types::refresh(state.store.as_ref(), &state.registry).await?;
+pub async fn new(State(state): State<PageState>, me: SignedIn) -> PageResult<Response> {
+    event_types::refresh(state.service.store.as_ref(), &state.service.registry).await?;
     let draft = Draft {
         url: String::new(),
         description: String::new(),
@@ -239,7 +272,7 @@ pub async fn new(State(state): State<AppState>, me: SignedIn) -> PageResult<Resp
 /// The form again, with the errors beside their fields and what was typed. It answers 200, as
 /// form frameworks do: a 4xx page is logged by browsers as a failed load.
 fn rejected(
-    state: &AppState,
+    state: &PageState,
     me: &SignedIn,
     editing: Option<&str>,
     draft: Draft,
@@ -249,37 +282,22 @@ fn rejected(
     render(StatusCode::OK, &page)
 }
 
-pub async fn create(State(state): State<AppState>, posted: Posted) -> PageResult<Response> {
+pub async fn create(State(state): State<PageState>, posted: Posted) -> PageResult<Response> {
     let Posted { me, fields } = posted;
     let draft = Draft::from_fields(&fields);
-    let (url, options) = match validate(&state, &draft).await {
-        Ok(valid) => valid,
-        Err(errors) => return Ok(rejected(&state, &me, None, draft, errors)),
-    };
-    let created = state
-        .store
-        .create_webhook(&NewWebhook {
-            id: ids::new_id(ids::WEBHOOK),
-            workspace_id: me.workspace_id.clone(),
-            url: url.as_str().to_string(),
-            description: draft.description,
-            event_types: draft.event_types,
-            enabled: draft.enabled,
-            secret: Secret::generate(),
-            options: options.apply(&DeliveryOptions::default()),
-            now: state.clock.now(),
-        })
-        .await?;
-    Ok(Redirect::to(&format!("/webhooks/{}?notice=created", created.id)).into_response())
+    match save(&state.service, &me, &draft, None).await? {
+        Ok(id) => Ok(Redirect::to(&format!("/webhooks/{id}?notice=created")).into_response()),
+        Err(errors) => Ok(rejected(&state, &me, None, draft, errors)),
+    }
 }
 
 pub async fn edit(
-    State(state): State<AppState>,
+    State(state): State<PageState>,
     me: SignedIn,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
     let webhook = state
-        .store
+        .service.store
         .webhook(&me.workspace_id, &id)
         .await?
         .ok_or(PageError::NotFound)?;
@@ -290,58 +308,26 @@ pub async fn edit(
         enabled: webhook.enabled,
         options: OptionsDraft::from_options(&webhook.options),
     };
-    event_types::refresh(state.store.as_ref(), &state.registry).await?;
+    event_types::refresh(state.service.store.as_ref(), &state.service.registry).await?;
     let page = form_page(&state, &me, Some(&id), draft, Errors::default());
     Ok(render(StatusCode::OK, &page))
 }
 
 pub async fn update(
-    State(state): State<AppState>,
+    State(state): State<PageState>,
     Path(id): Path<String>,
     posted: Posted,
 ) -> PageResult<Response> {
     let Posted { me, fields } = posted;
-    // Another workspace's id is a 404 before anything else, as in the API.
-    if state.store.webhook(&me.workspace_id, &id).await?.is_none() {
-        return Err(PageError::NotFound);
-    }
     let draft = Draft::from_fields(&fields);
-    let (url, options) = match validate(&state, &draft).await {
-        Ok(valid) => valid,
-        Err(errors) => return Ok(rejected(&state, &me, Some(&id), draft, errors)),
-    };
-    let patch = WebhookPatch {
-        url: Some(url.as_str().to_string()),
-        description: Some(draft.description),
-        event_types: Some(draft.event_types),
-        enabled: Some(draft.enabled),
-        options,
-    };
-    patch_webhook(&state, &me, &id, &patch).await?;
-    Ok(Redirect::to(&format!("/webhooks/{id}?notice=saved")).into_response())
-}
-
-async fn patch_webhook(
-    state: &AppState,
-    me: &SignedIn,
-    id: &str,
-    patch: &WebhookPatch,
-) -> PageResult<()> {
-    let now = state.clock.now();
-    state
-        .store
-        .update_webhook(&me.workspace_id, id, patch, now)
-        .await?
-        .ok_or(PageError::NotFound)?;
-    // Deliveries held while the webhook was disabled are due again.
-    if patch.enabled == Some(true) {
-        state.wake.notify_one();
+    match save(&state.service, &me, &draft, Some(&id)).await? {
+        Ok(_) => Ok(Redirect::to(&format!("/webhooks/{id}?notice=saved")).into_response()),
+        Err(errors) => Ok(rejected(&state, &me, Some(&id), draft, errors)),
     }
-    Ok(())
 }
 
 pub async fn set_enabled(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     Path(id): Path<String>,
     posted: Posted,
 ) -> PageResult<Response> {
@@ -350,23 +336,18 @@ pub async fn set_enabled(
         enabled: Some(enabled),
         ..WebhookPatch::default()
     };
-    patch_webhook(&state, &posted.me, &id, &patch).await?;
+    service
+        .update_webhook(&posted.me.workspace_id, &id, patch)
+        .await?;
     let notice = if enabled { "enabled" } else { "disabled" };
     Ok(Redirect::to(&format!("/webhooks/{id}?notice={notice}")).into_response())
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     Path(id): Path<String>,
     posted: Posted,
 ) -> PageResult<Response> {
-    let now = state.clock.now();
-    if !state
-        .store
-        .delete_webhook(&posted.me.workspace_id, &id, now)
-        .await?
-    {
-        return Err(PageError::NotFound);
-    }
+    service.delete_webhook(&posted.me.workspace_id, &id).await?;
     Ok(Redirect::to("/webhooks?notice=deleted").into_response())
 }

@@ -127,16 +127,16 @@ pub async fn create_workspace(
         return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
     }
     check_no_nul("name", &name)?;
-    let now = state.clock.now();
+    let now = state.service.clock.now();
     let workspace = Workspace {
         id: ids::new_id(ids::WORKSPACE),
         name,
         created_at: now,
     };
-    state.store.create_workspace(&workspace, false).await?;
+    state.service.store.create_workspace(&workspace, false).await?;
     let key = ids::new_api_key();
     state
-        .store
+        .service.store
         .add_api_key(
             &ids::new_id(ids::API_KEY),
             &workspace.id,
@@ -165,7 +165,7 @@ pub async fn list_workspaces(
     _: Admin,
     query: QueryParams,
 ) -> ApiResult<Json<List<WorkspaceView>>> {
-    let page = state.store.list_workspaces(query.page()?).await?;
+    let page = state.service.store.list_workspaces(query.page()?).await?;
     Ok(Json(views::list(page, workspace_view)))
 }
 
@@ -184,13 +184,13 @@ pub async fn create_api_key(
     _: Admin,
     Path(workspace_id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
-    if state.store.workspace(&workspace_id).await?.is_none() {
+    if state.service.store.workspace(&workspace_id).await?.is_none() {
         return Err(ApiError::not_found("workspace"));
     }
     let (id, key) = (ids::new_id(ids::API_KEY), ids::new_api_key());
     state
-        .store
-        .add_api_key(&id, &workspace_id, &hash_key(&key), state.clock.now())
+        .service.store
+        .add_api_key(&id, &workspace_id, &hash_key(&key), state.service.clock.now())
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -217,8 +217,8 @@ pub async fn revoke_api_key(
     Path((workspace_id, key_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     if state
-        .store
-        .revoke_api_key(&workspace_id, &key_id, state.clock.now())
+        .service.store
+        .revoke_api_key(&workspace_id, &key_id, state.service.clock.now())
         .await?
     {
         Ok(StatusCode::NO_CONTENT)
@@ -286,8 +286,8 @@ pub async fn create_event_type(
     check_no_nul("description", &def.description)?;
     let compiled = EventType::compile(def.clone())?;
     if !state
-        .store
-        .insert_event_type(&def, state.clock.now())
+        .service.store
+        .insert_event_type(&def, state.service.clock.now())
         .await?
     {
         return Err(
@@ -295,7 +295,7 @@ pub async fn create_event_type(
                 .with_field("name"),
         );
     }
-    state.registry.insert(compiled);
+    state.service.registry.insert(compiled);
     let view = EventTypeView {
         name: def.name,
         description: def.description,

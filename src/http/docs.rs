@@ -3,34 +3,11 @@
 //! stylesheet from this service: no script of its own, no CDN, nothing fetched at run time.
 
 use askama::Template;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
 
 use super::openapi::document;
-
-/// Headers for every HTML page the service serves (this one and the dashboard's): pages may load
-/// only what the service itself serves, with no inline script or style and no framing. Pages
-/// can show a secret, so nothing is cached.
-pub fn with_page_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    let set = |headers: &mut HeaderMap, name, value: &'static str| {
-        headers
-            .entry(name)
-            .or_insert(HeaderValue::from_static(value));
-    };
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
-    set(headers, header::CACHE_CONTROL, "no-store");
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(headers, header::REFERRER_POLICY, "same-origin");
-    response
-}
 
 /// API reference
 ///
@@ -48,7 +25,7 @@ pub async fn page() -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
         }
     };
-    with_page_headers(response)
+    crate::web::with_page_headers(response)
 }
 
 #[derive(Template)]

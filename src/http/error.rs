@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::validation::{Invalid, InvalidKind};
+use crate::service::Trouble;
 use crate::store::StoreError;
 
 /// Every `code` an error body can carry: the contract's codes, plus `method_not_allowed`,
@@ -127,11 +128,7 @@ impl ApiError {
     }
 
     pub fn unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Unavailable,
-            "The database is unavailable; nothing was changed. Try again shortly.",
-        )
+        Self::unavailable_because(Trouble::Unavailable.message())
     }
 
     /// 503 with a specific reason: the service cannot do it right now, and nothing changed.
@@ -147,7 +144,7 @@ impl ApiError {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
-            "Something went wrong on our side.",
+            Trouble::Internal.message(),
         )
     }
 }
@@ -166,10 +163,20 @@ impl From<Invalid> for ApiError {
 impl From<crate::service::ServiceError> for ApiError {
     fn from(error: crate::service::ServiceError) -> Self {
         use crate::service::ServiceError;
+        let sentence = |i: &Invalid| format!("{} {}", i.field, i.message);
         match error {
             ServiceError::NotFound(what) => Self::not_found(what),
             ServiceError::Invalid(invalid) => invalid.into(),
+            // One error per answer: the first field at fault.
+            ServiceError::Rejected(all) => all.into_iter().next().map_or_else(Self::internal, Into::into),
+            ServiceError::Malformed(i) if i.field.is_empty() => Self::bad_request(i.message),
+            ServiceError::Malformed(i) => Self::bad_request(sentence(&i)).with_field(i.field),
+            ServiceError::Conflict(i) => {
+                Self::conflict(format!("This {}.", sentence(&i))).with_field(i.field)
+            }
             ServiceError::Unavailable(why) => Self::unavailable_because(why),
+            // The API has no sign-in of its own; a refused credential is an unknown key.
+            ServiceError::Throttled(_) | ServiceError::Refused => Self::unauthorized(),
             ServiceError::Store(e) => e.into(),
         }
     }
@@ -177,16 +184,12 @@ impl From<crate::service::ServiceError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Conflict { message, .. } => Self::conflict(message),
-            StoreError::Unavailable { .. } => {
-                tracing::warn!(error = %error.chain(), "database unavailable");
-                Self::unavailable()
-            }
-            StoreError::Internal { .. } => {
-                tracing::error!(error = %error.chain(), "store error");
-                Self::internal()
-            }
+        let trouble = Trouble::of(error);
+        let message = trouble.message().to_string();
+        match trouble {
+            Trouble::Conflict(_) => Self::conflict(message),
+            Trouble::Unavailable => Self::unavailable_because(message),
+            Trouble::Internal => Self::internal(),
         }
     }
 }

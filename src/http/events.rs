@@ -17,16 +17,8 @@ use super::error::responses::{
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, PageParams, Path, QueryParams, WorkspaceId};
 use super::views::{self, EventAccepted, EventListItem, EventView, List};
-use crate::domain::envelope::payload;
-use crate::domain::ids;
-use crate::domain::operational;
-use crate::domain::time::rfc3339;
 use crate::domain::trace::valid_traceparent;
-use crate::service::event_types;
-use crate::store::{Idempotency, Ingested, NewEvent};
-
-/// How long an `Idempotency-Key` is remembered.
-const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+use crate::service::{Emit, Service, event_types};
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 
 /// An event to emit. Fields are optional here only so that a missing one is answered 422 naming
@@ -88,77 +80,28 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
         (status = 503, response = Unavailable),
     ))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     WorkspaceId(workspace_id): WorkspaceId,
     headers: HeaderMap,
     ApiJson { value: body, raw }: ApiJson<EventBody>,
 ) -> ApiResult<(StatusCode, Json<EventAccepted>)> {
     let key = idempotency_key(&headers)?;
-    let event_type = body
-        .event_type
-        .ok_or_else(|| ApiError::invalid("type", "is required"))?;
-    event_types::refresh_for(state.store.as_ref(), &state.registry, [&event_type]).await?;
-    if operational::is_operational(&event_type) {
-        return Err(ApiError::invalid(
-            "type",
-            format!("{event_type:?} is an operational event: only the service itself emits it"),
-        ));
-    }
-    let schema = state.registry.get(&event_type).ok_or_else(|| {
-        ApiError::invalid(
-            "type",
-            format!("{event_type:?} is not a registered event type"),
-        )
-    })?;
-    let raw_data = body
-        .data
-        .ok_or_else(|| ApiError::invalid("data", "is required"))?;
-    let data: Value =
-        serde_json::from_str(raw_data.get()).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if !data.is_object() {
-        return Err(ApiError::bad_request("data must be a JSON object").with_field("data"));
-    }
-    schema.validate(&data)?;
-    // A transcript can be a megabyte: hold one copy of it (the payload) while the store works,
-    // not four.
-    drop(data);
-
-    let now = state.clock.now();
-    let id = ids::new_id(ids::EVENT);
-    let event = NewEvent {
-        payload: payload(&id, &event_type, &rfc3339(now), raw_data.get()),
-        id,
-        workspace_id,
-        event_type,
-        created_at: now,
-        idempotency: key.map(|key| Idempotency {
-            key,
-            request_hash: Sha256::digest(&raw).to_vec(),
-            not_before: now - IDEMPOTENCY_WINDOW_MS,
-        }),
+    // The body's hash tells a repeat of the request from another request with the same key.
+    let idempotency = key.map(|key| (key, Sha256::digest(&raw).to_vec()));
+    // A transcript can be a megabyte: from here on only `data` holds it.
+    drop(raw);
+    let emit = Emit {
+        event_type: body.event_type,
+        data: body.data,
+        idempotency,
         traceparent: headers
             .get("traceparent")
             .and_then(|v| v.to_str().ok())
             .and_then(valid_traceparent)
             .map(str::to_string),
     };
-    drop((raw_data, raw));
-    match state.store.ingest_event(event).await? {
-        Ingested::Created(stored) => {
-            state.deliverer.metrics.event_accepted();
-            if stored.delivery_count > 0 {
-                state.wake.notify_one();
-            }
-            Ok((StatusCode::ACCEPTED, Json(views::event_accepted(&stored))))
-        }
-        Ingested::Replayed(first) => {
-            Ok((StatusCode::ACCEPTED, Json(views::event_accepted(&first))))
-        }
-        Ingested::KeyReused => Err(ApiError::conflict(
-            "This Idempotency-Key was already used with a different request body.",
-        )
-        .with_field("Idempotency-Key")),
-    }
+    let (event, _replayed) = service.emit(workspace_id, emit).await?;
+    Ok((StatusCode::ACCEPTED, Json(views::event_accepted(&event))))
 }
 
 /// List events
@@ -181,7 +124,7 @@ pub async fn list(
 ) -> ApiResult<Json<List<EventListItem>>> {
     let page = query.page()?;
     let events = state
-        .store
+        .service.store
         .list_events(&workspace_id, query.get("type"), page)
         .await?;
     Ok(Json(views::list(events, views::event_list_item)))
@@ -205,7 +148,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<EventView>> {
     let (event, deliveries) = state
-        .store
+        .service.store
         .event(&workspace_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
@@ -239,7 +182,7 @@ pub async fn event_types(
     State(state): State<AppState>,
     _: WorkspaceId,
 ) -> ApiResult<Json<List<EventTypeView>>> {
-    let data = event_types::current(state.store.as_ref(), &state.registry)
+    let data = event_types::current(state.service.store.as_ref(), &state.service.registry)
         .await?
         .iter()
         .map(|t| EventTypeView {
@@ -253,24 +196,4 @@ pub async fn event_types(
         data,
         next_cursor: None,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_payload_embeds_data_exactly_and_escapes_the_envelope() {
-        let body = payload(
-            "evt_1",
-            "A\"B",
-            "2026-11-26T00:00:00.000Z",
-            r#"{"z":1, "a":[true]}"#,
-        );
-        assert_eq!(
-            body,
-            r#"{"id":"evt_1","type":"A\"B","created_at":"2026-11-26T00:00:00.000Z","data":{"z":1, "a":[true]}}"#
-        );
-        assert!(serde_json::from_str::<Value>(&body).is_ok());
-    }
 }

@@ -14,7 +14,7 @@ use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::ApiError;
-use super::rate_limit::retry_after_seconds;
+use crate::web::retry_after_seconds;
 use crate::domain::time::{Millis, parse_rfc3339};
 use crate::store::PageRequest;
 
@@ -37,14 +37,14 @@ impl FromRequestParts<AppState> for WorkspaceId {
         // Keys are stored as SHA-256 hashes and looked up by hash: the plaintext key is never
         // stored, and the lookup compares hashes, not the secret itself.
         let key_hash = crate::domain::ids::hash_key(key);
-        let Some(id) = state.store.workspace_for_key(&key_hash).await? else {
+        let Some(id) = state.service.store.workspace_for_key(&key_hash).await? else {
             return Err(ApiError::unauthorized());
         };
         // After authentication, so only keys that exist get a bucket (see `rate_limit`).
         if let Some(limiter) = &state.rate_limiter
             && let Err(wait) = limiter.check(&key_hash)
         {
-            state.deliverer.metrics.api_rate_limited();
+            state.service.deliverer.metrics.api_rate_limited();
             return Err(ApiError::rate_limited(
                 limiter.rate().get(),
                 retry_after_seconds(wait),

@@ -14,10 +14,11 @@ use super::error::responses::{
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, PageParams, Path, QueryParams, WorkspaceId};
 use super::views::{self, AttemptView, List, RetryAccepted};
+use crate::service::Service;
 use crate::store::AttemptFilter;
 
 async fn require_webhook(state: &AppState, workspace_id: &str, id: &str) -> ApiResult<()> {
-    match state.store.webhook(workspace_id, id).await? {
+    match state.service.store.webhook(workspace_id, id).await? {
         Some(_) => Ok(()),
         None => Err(ApiError::not_found("webhook")),
     }
@@ -67,7 +68,7 @@ pub async fn list(
     let (page, filter) = (query.page()?, filter(&query)?);
     require_webhook(&state, &workspace_id, &id).await?;
     let attempts = state
-        .store
+        .service.store
         .list_attempts(&workspace_id, &id, &filter, page)
         .await?;
     Ok(Json(views::list(attempts, views::attempt)))
@@ -92,7 +93,7 @@ pub async fn get(
     Path((id, attempt_id)): Path<(String, String)>,
 ) -> ApiResult<Json<AttemptView>> {
     let attempt = state
-        .store
+        .service.store
         .attempt(&workspace_id, &id, &attempt_id)
         .await?
         .ok_or_else(|| ApiError::not_found("attempt"))?;
@@ -115,16 +116,11 @@ pub async fn get(
         (status = 503, response = Unavailable),
     ))]
 pub async fn retry(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     WorkspaceId(workspace_id): WorkspaceId,
     Path((id, attempt_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<RetryAccepted>)> {
-    let delivery_id = state
-        .store
-        .retry_delivery(&workspace_id, &id, &attempt_id, state.clock.now())
-        .await?
-        .ok_or_else(|| ApiError::not_found("attempt"))?;
-    state.wake.notify_one();
+    let delivery_id = service.retry(&workspace_id, &id, &attempt_id).await?;
     Ok((StatusCode::ACCEPTED, Json(RetryAccepted { delivery_id })))
 }
 
@@ -158,20 +154,12 @@ pub struct TestBody {
         (status = 503, response = Unavailable),
     ))]
 pub async fn test_send(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
     ApiJson { value: body, .. }: ApiJson<TestBody>,
 ) -> ApiResult<Json<AttemptView>> {
-    let attempt = crate::service::webhooks::send_test_event(
-        state.store.as_ref(),
-        &state.registry,
-        state.clock.as_ref(),
-        &state.deliverer,
-        workspace_id,
-        id,
-        body.event_type.as_deref(),
-    )
-    .await?;
+    let event_type = body.event_type.as_deref();
+    let attempt = service.send_test_event(workspace_id, id, event_type).await?;
     Ok(Json(views::attempt(attempt)))
 }

@@ -1,6 +1,6 @@
 //! The JSON API under `/api/v1`, the operations routes and the API's own description (the
-//! OpenAPI document and the `/docs` page). This is the only layer that knows about status codes;
-//! handlers parse input into domain types and call the store.
+//! OpenAPI document and the `/docs` page). Handlers read the request, call a use case in `service` (or, for reads, the store), and write
+//! the answer.
 //!
 //! Every route is registered from one table ([`api_routes`], [`ops_routes`]); a test checks that
 //! the OpenAPI document describes each of them, and nothing else.
@@ -26,33 +26,28 @@ use axum::Router;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
-use tokio::sync::Notify;
 
-pub use docs::with_page_headers;
 pub use error::{ApiError, ApiResult};
 pub use rate_limit::ApiRateLimiter;
 
 use crate::config::Config;
-use crate::dashboard::LoginThrottle;
-use crate::delivery::Deliverer;
-use crate::domain::clock::Clock;
-use crate::domain::event_type::Registry;
-use crate::store::Store;
+use crate::service::Service;
 
-/// What every handler can reach.
+/// What the API's handlers can reach: the use cases (and through them the store), the settings,
+/// and the per-key rate limit.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub registry: Arc<Registry>,
+    pub service: Service,
     pub config: Arc<Config>,
-    pub clock: Arc<dyn Clock>,
-    pub deliverer: Arc<Deliverer>,
-    /// Wakes the local worker when new deliveries are queued.
-    pub wake: Arc<Notify>,
     /// `SPEAKNODE_RATE_LIMIT`, when set.
     pub rate_limiter: Option<Arc<ApiRateLimiter>>,
-    /// `SPEAKNODE_LOGIN_ATTEMPTS`.
-    pub login_throttle: Arc<LoginThrottle>,
+}
+
+/// A handler that needs only the use cases takes `State<Service>`.
+impl axum::extract::FromRef<AppState> for Service {
+    fn from_ref(state: &AppState) -> Self {
+        state.service.clone()
+    }
 }
 
 /// One route: a method and a path (axum's syntax, which is also OpenAPI's) and its handler.

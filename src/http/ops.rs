@@ -39,7 +39,7 @@ enum HealthStatus {
                 "message": "The database does not answer."}})),
     ))]
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    match state.store.ping().await {
+    match state.service.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(Health {
@@ -76,13 +76,13 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>
 pub async fn metrics(
     State(state): State<AppState>,
 ) -> ([(axum::http::header::HeaderName, &'static str); 1], String) {
-    let queue = match state.store.queue_stats(state.clock.now()).await {
+    let queue = match state.service.store.queue_stats(state.service.clock.now()).await {
         Ok(stats) => Some(stats),
         Err(e) => {
             tracing::warn!(error = %e, "metrics: the queue gauges could not be read");
             None
         }
     };
-    let text = state.deliverer.metrics.render(queue.as_ref());
+    let text = state.service.deliverer.metrics.render(queue.as_ref());
     ([(axum::http::header::CONTENT_TYPE, CONTENT_TYPE)], text)
 }

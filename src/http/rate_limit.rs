@@ -78,13 +78,6 @@ impl<C: Clock> ApiRateLimiter<C> {
     }
 }
 
-/// `Retry-After` in whole seconds, rounded up and at least 1: a client that waits that long
-/// finds a request in its bucket.
-pub fn retry_after_seconds(wait: Duration) -> u64 {
-    let whole = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    whole.max(1)
-}
-
 /// Keeps the map to the keys used in the last few seconds, until `shutdown`.
 pub async fn evict_idle_buckets(limiter: Arc<ApiRateLimiter>, shutdown: CancellationToken) {
     let mut every = tokio::time::interval(EVICT_EVERY);
@@ -102,6 +95,7 @@ mod tests {
     use governor::clock::FakeRelativeClock;
 
     use super::*;
+    use crate::web::retry_after_seconds;
 
     fn limiter(rate: u32) -> (ApiRateLimiter<FakeRelativeClock>, FakeRelativeClock) {
         let clock = FakeRelativeClock::default();
@@ -152,13 +146,5 @@ mod tests {
         assert!(limiter.check(&vec![0; 32]).is_ok());
         limiter.evict_idle();
         assert_eq!(limiter.tracked(), 1, "only the key used since is left");
-    }
-
-    #[test]
-    fn retry_after_is_whole_seconds_rounded_up_and_at_least_one() {
-        assert_eq!(retry_after_seconds(Duration::ZERO), 1);
-        assert_eq!(retry_after_seconds(Duration::from_millis(1)), 1);
-        assert_eq!(retry_after_seconds(Duration::from_secs(1)), 1);
-        assert_eq!(retry_after_seconds(Duration::from_millis(1001)), 2);
     }
 }

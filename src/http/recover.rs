@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::error::responses::{
     BadRequest, NotFound, PayloadTooLarge, Unauthorized, Unavailable, Unprocessable,
     UnsupportedMediaType,
@@ -16,6 +15,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, Path, WorkspaceId};
 use super::views::Requeued;
 use crate::domain::time::parse_rfc3339;
+use crate::service::Service;
 
 /// From when to requeue. Optional here only so that a missing `since` is a 422.
 #[derive(Deserialize, ToSchema)]
@@ -46,7 +46,7 @@ pub struct RecoverBody {
         (status = 503, response = Unavailable),
     ))]
 pub async fn recover(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
     ApiJson { value: body, .. }: ApiJson<RecoverBody>,
@@ -60,13 +60,6 @@ pub async fn recover(
             "must be an RFC 3339 time like 2026-11-26T17:00:00Z",
         )
     })?;
-    let requeued = state
-        .store
-        .requeue_failed(&workspace_id, &id, since, state.clock.now())
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook"))?;
-    if requeued > 0 {
-        state.wake.notify_one();
-    }
+    let requeued = service.recover(&workspace_id, &id, since).await?;
     Ok((StatusCode::ACCEPTED, Json(Requeued { requeued })))
 }

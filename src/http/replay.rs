@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::error::responses::{
     BadRequest, NotFound, PayloadTooLarge, Unauthorized, Unavailable, Unprocessable,
     UnsupportedMediaType,
@@ -15,7 +14,7 @@ use super::error::responses::{
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, Path, WorkspaceId};
 use crate::domain::time::parse_rfc3339;
-use crate::store::Replay;
+use crate::service::Service;
 
 /// Which events to replay. Optional fields only so that a missing `since` is a 422.
 #[derive(Deserialize, ToSchema)]
@@ -62,38 +61,17 @@ fn time(field: &str, text: &str) -> ApiResult<i64> {
         (status = 503, response = Unavailable),
     ))]
 pub async fn replay(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
     ApiJson { value: body, .. }: ApiJson<ReplayBody>,
 ) -> ApiResult<(StatusCode, Json<Replayed>)> {
-    let now = state.clock.now();
     let since = body
         .since
         .as_deref()
         .ok_or_else(|| ApiError::invalid("since", "is required"))?;
     let since = time("since", since)?;
-    let until = match body.until.as_deref() {
-        Some(until) => time("until", until)?,
-        None => now,
-    };
-    if until < since {
-        return Err(ApiError::invalid("until", "must not be before since"));
-    }
-    let replay = Replay {
-        workspace_id,
-        webhook_id: id,
-        since,
-        until,
-        now,
-    };
-    let replayed = state
-        .store
-        .replay(&replay)
-        .await?
-        .ok_or_else(|| ApiError::not_found("webhook"))?;
-    if replayed > 0 {
-        state.wake.notify_one();
-    }
+    let until = body.until.as_deref().map(|u| time("until", u)).transpose()?;
+    let replayed = service.replay(workspace_id, id, since, until).await?;
     Ok((StatusCode::ACCEPTED, Json(Replayed { replayed })))
 }

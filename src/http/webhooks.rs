@@ -14,10 +14,8 @@ use super::error::responses::{
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, PageParams, Path, QueryParams, WorkspaceId};
 use super::views::{self, List, WebhookSecret, WebhookView};
-use crate::domain::ids;
-use crate::domain::webhook::{Secret, WebhookUrl, check_description, check_event_types};
-use crate::service::webhooks as service;
-use crate::store::{DeliveryOptions, NewWebhook, OptionsPatch, WebhookPatch};
+use crate::service::Service;
+use crate::store::WebhookPatch;
 use serde_json::Value;
 
 use super::options::{self, OptionFields};
@@ -142,39 +140,26 @@ impl From<NewWebhookBody> for WebhookBody {
     }
 }
 
-/// Picks up event types another process registered, when the body names one unknown here.
-async fn refresh_event_types(state: &AppState, body: &WebhookBody) -> ApiResult<()> {
-    let types = body.event_types.iter().flatten();
-    crate::service::event_types::refresh_for(state.store.as_ref(), &state.registry, types).await?;
-    Ok(())
-}
-
 impl WebhookBody {
-    fn options(&self) -> Result<OptionsPatch, ApiError> {
-        let fields = OptionFields {
-            headers: self.headers.clone(),
-            filter: self.filter.clone(),
-            rate_limit: self.rate_limit.clone(),
-            ordered: self.ordered.clone(),
-            timeout: self.timeout.clone(),
-            retry_schedule: self.retry_schedule.clone(),
+    /// The fields as the use case takes them; the delivery options are read here (their JSON
+    /// shapes are the API's own).
+    fn into_patch(self) -> Result<WebhookPatch, ApiError> {
+        let options = OptionFields {
+            headers: self.headers,
+            filter: self.filter,
+            rate_limit: self.rate_limit,
+            ordered: self.ordered,
+            timeout: self.timeout,
+            retry_schedule: self.retry_schedule,
         };
-        Ok(fields.patch()?)
+        Ok(WebhookPatch {
+            url: self.url,
+            description: self.description,
+            event_types: self.event_types,
+            enabled: self.enabled,
+            options: options.patch()?,
+        })
     }
-}
-
-/// Checks every given field with the same rules for create and update.
-fn validate(state: &AppState, body: &WebhookBody) -> Result<(), ApiError> {
-    if let Some(url) = &body.url {
-        WebhookUrl::parse(url, state.config.allow_private_targets)?;
-    }
-    if let Some(description) = &body.description {
-        check_description(description)?;
-    }
-    if let Some(types) = &body.event_types {
-        check_event_types(types, |name| state.registry.contains(name))?;
-    }
-    Ok(())
 }
 
 /// Create a webhook
@@ -193,40 +178,14 @@ fn validate(state: &AppState, body: &WebhookBody) -> Result<(), ApiError> {
         (status = 503, response = Unavailable),
     ))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     WorkspaceId(workspace_id): WorkspaceId,
     ApiJson { value: body, .. }: ApiJson<NewWebhookBody>,
 ) -> ApiResult<(StatusCode, Json<WebhookView>)> {
-    let body = WebhookBody::from(body);
-    let url = body
-        .url
-        .as_deref()
-        .ok_or_else(|| ApiError::invalid("url", "is required"))?;
-    let url = WebhookUrl::parse(url, state.config.allow_private_targets)?;
-    service::check_resolution(state.config.allow_private_targets, Some(&url)).await?;
-    if body.event_types.is_none() {
-        return Err(ApiError::invalid("event_types", "is required"));
-    }
-    refresh_event_types(&state, &body).await?;
-    validate(&state, &body)?;
-    let options = body.options()?.apply(&DeliveryOptions::default());
-    let secret = Secret::generate();
-    let created = state
-        .store
-        .create_webhook(&NewWebhook {
-            id: ids::new_id(ids::WEBHOOK),
-            workspace_id,
-            url: url.as_str().to_string(),
-            description: body.description.unwrap_or_default(),
-            event_types: body.event_types.unwrap_or_default(),
-            enabled: body.enabled.unwrap_or(true),
-            secret: secret.clone(),
-            options,
-            now: state.clock.now(),
-        })
-        .await?;
-    let mut view = views::webhook(created);
-    view.secret = Some(secret.expose().to_string());
+    let fields = WebhookBody::from(body).into_patch()?;
+    let created = service.create_webhook(workspace_id, fields).await?;
+    let mut view = views::webhook(created.webhook);
+    view.secret = Some(created.secret.expose().to_string());
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -248,7 +207,7 @@ pub async fn list(
     query: QueryParams,
 ) -> ApiResult<Json<List<WebhookView>>> {
     let page = state
-        .store
+        .service.store
         .list_webhooks(&workspace_id, query.page()?)
         .await?;
     Ok(Json(views::list(page, views::webhook)))
@@ -269,7 +228,7 @@ pub async fn get(
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookView>> {
-    let webhook = state.store.webhook(&workspace_id, &id).await?;
+    let webhook = state.service.store.webhook(&workspace_id, &id).await?;
     Ok(Json(views::webhook(
         webhook.ok_or_else(|| ApiError::not_found("webhook"))?,
     )))
@@ -293,41 +252,14 @@ pub async fn get(
         (status = 503, response = Unavailable),
     ))]
 pub async fn update(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
     ApiJson { value: body, .. }: ApiJson<WebhookBody>,
 ) -> ApiResult<Json<WebhookView>> {
-    // An unknown id is a 404 even when the body is also invalid: existence is checked first.
-    if state.store.webhook(&workspace_id, &id).await?.is_none() {
-        return Err(ApiError::not_found("webhook"));
-    }
-    refresh_event_types(&state, &body).await?;
-    validate(&state, &body)?;
-    let url = body
-        .url
-        .as_deref()
-        .map(|u| WebhookUrl::parse(u, state.config.allow_private_targets))
-        .transpose()?;
-    service::check_resolution(state.config.allow_private_targets, url.as_ref()).await?;
-    let options = body.options()?;
-    let patch = WebhookPatch {
-        url: url.map(|u| u.as_str().to_string()),
-        description: body.description,
-        event_types: body.event_types,
-        enabled: body.enabled,
-        options,
-    };
-    let updated = state
-        .store
-        .update_webhook(&workspace_id, &id, &patch, state.clock.now())
-        .await?;
-    if patch.enabled == Some(true) {
-        state.wake.notify_one();
-    }
-    Ok(Json(views::webhook(
-        updated.ok_or_else(|| ApiError::not_found("webhook"))?,
-    )))
+    let changes = body.into_patch()?;
+    let updated = service.update_webhook(&workspace_id, &id, changes).await?;
+    Ok(Json(views::webhook(updated)))
 }
 
 /// Delete a webhook
@@ -343,19 +275,12 @@ pub async fn update(
         (status = 503, response = Unavailable),
     ))]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if state
-        .store
-        .delete_webhook(&workspace_id, &id, state.clock.now())
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("webhook"))
-    }
+    service.delete_webhook(&workspace_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Get a webhook's secret
@@ -369,21 +294,13 @@ pub async fn delete(
         (status = 503, response = Unavailable),
     ))]
 pub async fn secret(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookSecret>> {
-    let secrets = state
-        .store
-        .webhook_secrets(&workspace_id, &id, state.clock.now())
-        .await?;
-    let newest = secrets
-        .ok_or_else(|| ApiError::not_found("webhook"))?
-        .into_iter()
-        .next()
-        .ok_or_else(ApiError::internal)?;
+    let secret = service.current_secret(&workspace_id, &id).await?;
     Ok(Json(WebhookSecret {
-        secret: newest.expose().to_string(),
+        secret: secret.expose().to_string(),
     }))
 }
 
@@ -400,17 +317,11 @@ pub async fn secret(
         (status = 503, response = Unavailable),
     ))]
 pub async fn rotate(
-    State(state): State<AppState>,
+    State(service): State<Service>,
     WorkspaceId(workspace_id): WorkspaceId,
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookSecret>> {
-    let secret = service::rotate_secret(
-        state.store.as_ref(),
-        state.clock.as_ref(),
-        &workspace_id,
-        &id,
-    )
-    .await?;
+    let secret = service.rotate_secret(&workspace_id, &id).await?;
     Ok(Json(WebhookSecret {
         secret: secret.expose().to_string(),
     }))
