@@ -1,15 +1,15 @@
-//! One attempt from start to finish: send, decide what comes next, record. Shared by the workers
-//! and by test sends, so both behave the same way.
+//! One attempt from start to finish: send, plan what comes next (`domain::after_attempt`),
+//! record. Shared by the workers and by test sends, so both behave the same way.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::domain::attempt::{Outcome, Trigger};
+use crate::domain::after_attempt::{self, Facts};
+use crate::domain::attempt::Outcome;
 use crate::domain::clock::Clock;
 use crate::domain::ids;
 use crate::domain::retry::RetrySchedule;
-use crate::domain::time::Millis;
-use crate::store::{Attempt, Claimed, NewAttempt, NextStep, Queue, StoreResult};
+use crate::store::{Attempt, Claimed, NewAttempt, Queue, StoreResult};
 
 pub struct Deliverer {
     /// The queue role only: a worker claims, records and gives back, nothing else.
@@ -50,40 +50,28 @@ impl Deliverer {
         let duration_ms = elapsed.as_millis() as i64;
         sent(Some(&outcome));
         self.metrics.attempt_made(&outcome, elapsed.as_secs_f64());
-        let next = self.next_step(&claim, &outcome, started_at + duration_ms);
+        let plan = after_attempt::plan(&Facts {
+            outcome: &outcome,
+            trigger: claim.trigger,
+            attempts: claim.attempts,
+            event_type: &claim.event_type,
+            own_schedule: claim.webhook.retry_schedule.as_ref(),
+            default_schedule: &self.schedule,
+            started_at,
+            ended_at: started_at + duration_ms,
+            disable_after: self.disable_after,
+        });
         let record = NewAttempt {
             id: ids::new_id(ids::ATTEMPT),
             claim,
             started_at,
             duration_ms,
             outcome,
-            next,
-            disable_if_failing_since: started_at - self.disable_after.as_millis() as i64,
+            plan,
         };
         let recorded = self.record(&record).await?;
         log_attempt(&recorded, &record.claim);
         Ok(Some(recorded))
-    }
-
-    /// What the delivery does next. Test sends get exactly one attempt; a 410 ends the delivery
-    /// (the webhook is disabled as `gone`); other failures follow the retry schedule.
-    pub fn next_step(&self, claim: &Claimed, outcome: &Outcome, now: Millis) -> NextStep {
-        if outcome.is_success() {
-            return NextStep::Succeeded;
-        }
-        if claim.trigger == Trigger::Test || outcome.is_gone() {
-            return NextStep::Failed;
-        }
-        // The schedule the delivery was created with, when its webhook had one of its own.
-        let schedule = claim
-            .webhook
-            .retry_schedule
-            .as_ref()
-            .unwrap_or(&self.schedule);
-        match schedule.next_delay(claim.attempts + 1, outcome.retry_after()) {
-            Some(delay) => NextStep::RetryAt(now + delay.as_millis() as i64),
-            None => NextStep::Failed,
-        }
     }
 
     /// Records the attempt, retrying a little while the database is briefly unavailable. If it

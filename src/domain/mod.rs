@@ -1,7 +1,9 @@
 //! Pure types and rules of SpeakNode Webhooks: no I/O here, so everything that must be exactly
-//! right (signatures, the retry schedule, address checks, validation) is tested by known answers.
+//! right (signatures, the retry schedule, what follows an attempt, address checks,
+//! validation) is tested by known answers.
 
 pub mod address;
+pub mod after_attempt;
 pub mod attempt;
 pub mod clock;
 pub mod delivery_options;

@@ -2,13 +2,13 @@
 //! records the state change they report (a webhook disabled, a delivery given up), so a crash can
 //! neither lose one nor emit it twice. See `domain::operational` for the types themselves.
 
-use crate::domain::attempt::{FailureKind, Trigger};
+use crate::domain::attempt::FailureKind;
 use crate::domain::envelope::payload;
 use crate::domain::ids;
 use crate::domain::operational::{self, Exhausted};
 use crate::domain::time::{Millis, rfc3339};
 use crate::domain::webhook::DisabledReason;
-use crate::store::{NewAttempt, NewEvent, NextStep};
+use crate::store::{NewAttempt, NewEvent};
 
 /// An event the service emits about one webhook; it is never delivered to that webhook.
 #[derive(Debug, Clone)]
@@ -53,8 +53,8 @@ impl OperationalEvent {
         Self::new(workspace_id, webhook_id, event_type, data.to_string(), at)
     }
 
-    /// `DeliveryExhausted`, when `attempt` (the delivery's `attempts`-th) was its last; emitted
-    /// as the attempt ends.
+    /// `DeliveryExhausted`, when `attempt` (the delivery's `attempts`-th) was its last (its plan
+    /// says so, see `Plan::exhausted`); emitted as the attempt ends.
     pub fn delivery_exhausted(attempt: &NewAttempt, attempts: i64) -> Self {
         let claim = &attempt.claim;
         let data = operational::delivery_exhausted(&Exhausted {
@@ -71,17 +71,7 @@ impl OperationalEvent {
             &claim.webhook_id,
             operational::DELIVERY_EXHAUSTED,
             data.to_string(),
-            attempt.started_at + attempt.duration_ms,
+            attempt.ended_at(),
         )
     }
-}
-
-/// Whether this attempt, once it has moved its delivery on, leaves the delivery given up: an
-/// automatic attempt (the first or a retry) that ended it as failed. A manual retry or a test send
-/// has a person watching it. An operational event's own delivery giving up is not reported again,
-/// or two broken webhooks subscribed to each other's events would feed each other forever.
-pub fn exhausts(attempt: &NewAttempt) -> bool {
-    attempt.next == NextStep::Failed
-        && matches!(attempt.claim.trigger, Trigger::Scheduled | Trigger::Retry)
-        && !operational::is_operational(&attempt.claim.event_type)
 }

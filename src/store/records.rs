@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::domain::after_attempt::NextStep;
+use crate::domain::after_attempt::Plan;
 use crate::domain::attempt::{DeliveryState, Outcome, Trigger};
 pub use crate::domain::delivery_options::DeliveryOptions;
 use crate::domain::delivery_options::{Filter, Headers, RateLimit, WebhookTimeout};
@@ -245,14 +247,6 @@ pub struct ClaimOptions {
     pub retry_schedule: Option<RetrySchedule>,
 }
 
-/// What happens to the delivery after an attempt; decided by the worker from the retry policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NextStep {
-    Succeeded,
-    RetryAt(Millis),
-    Failed,
-}
-
 #[derive(Debug, Clone)]
 pub struct NewAttempt {
     pub id: String,
@@ -260,10 +254,17 @@ pub struct NewAttempt {
     pub started_at: Millis,
     pub duration_ms: i64,
     pub outcome: Outcome,
-    pub next: NextStep,
-    /// A failure disables the webhook (reason `failing`) when its failures began at or before
-    /// this time without a success since.
-    pub disable_if_failing_since: Millis,
+    /// What follows the attempt, decided by `domain::after_attempt::plan`: the store executes
+    /// it and decides nothing itself.
+    pub plan: Plan,
+}
+
+impl NewAttempt {
+    /// When the attempt ended: its delivery moves on, its webhook is disabled and its
+    /// operational events are dated then.
+    pub fn ended_at(&self) -> Millis {
+        self.started_at + self.duration_ms
+    }
 }
 
 #[derive(Debug, Clone)]

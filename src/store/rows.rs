@@ -324,22 +324,6 @@ impl Subscriber {
     }
 }
 
-/// Whether an attempt disables its webhook: a 410 says the endpoint is gone; a failure ends it
-/// when the webhook has been failing, without a success, since `cutoff` or earlier.
-pub fn disable_reason(
-    outcome: &crate::domain::attempt::Outcome,
-    failing_since: Option<i64>,
-    cutoff: i64,
-) -> Option<DisabledReason> {
-    if outcome.is_gone() {
-        Some(DisabledReason::Gone)
-    } else if !outcome.is_success() && failing_since.is_some_and(|since| since <= cutoff) {
-        Some(DisabledReason::Failing)
-    } else {
-        None
-    }
-}
-
 /// `(webhook_id, secret)` rows opened with the sealer. A secret that cannot be opened (encrypted,
 /// but the key is missing or wrong) is left out and logged, so one misconfigured secret does not
 /// stop the whole queue; a delivery left with no secret is not sent (see `Deliverer::attempt`).

@@ -4,7 +4,8 @@
 //! webhook's last-attempt summary; a second statement, in the same transaction, disables the
 //! webhooks that an attempt says must be disabled, and the operational events of what changed
 //! (`WebhookDisabled`, `DeliveryExhausted`) are stored with their deliveries before the commit.
-//! Batches with no failure can neither disable nor exhaust anything and skip the explicit
+//! What to write comes from each attempt's plan (`domain::after_attempt`); nothing is decided
+//! here. Batches whose plans can neither disable nor exhaust anything skip the explicit
 //! transaction (the one statement is atomic by itself).
 
 use super::db::query;
@@ -15,11 +16,11 @@ use sqlx::PgConnection;
 
 use super::batch::BatchJob;
 use super::db::Db;
-use crate::domain::attempt::{DeliveryState, Outcome};
+use crate::domain::attempt::Outcome;
 use crate::domain::webhook::DisabledReason;
-use crate::store::operational::{OperationalEvent, exhausts};
-use crate::store::rows::{Columns, disable_reason};
-use crate::store::{Attempt, NewAttempt, NextStep, StoreError, StoreResult};
+use crate::store::operational::OperationalEvent;
+use crate::store::rows::Columns;
+use crate::store::{Attempt, NewAttempt, StoreError, StoreResult};
 
 /// How stale a webhook's "last attempt" may get while its outcomes do not change. Rewriting the
 /// webhook's row on every attempt made all attempts to one webhook wait on its row lock.
@@ -32,7 +33,7 @@ impl BatchJob for Record {
     type Output = StoreResult<Attempt>;
 
     async fn write(db: &Db, jobs: &[Self]) -> StoreResult<Vec<Self::Output>> {
-        if jobs.iter().all(|j| j.0.outcome.is_success()) {
+        if !jobs.iter().any(|j| j.0.plan.may_emit()) {
             let mut session = db.session().await?;
             let recorded = record_all(session.conn(), jobs).await?;
             session.finish().await?;
@@ -46,14 +47,6 @@ impl BatchJob for Record {
 
     fn key(&self) -> Option<&str> {
         Some(&self.0.claim.delivery_id)
-    }
-}
-
-fn next_state(next: &NextStep) -> (DeliveryState, Option<i64>) {
-    match next {
-        NextStep::Succeeded => (DeliveryState::Succeeded, None),
-        NextStep::Failed => (DeliveryState::Failed, None),
-        NextStep::RetryAt(at) => (DeliveryState::Pending, Some(*at)),
     }
 }
 
@@ -135,9 +128,10 @@ fn health_by_webhook(jobs: &[&Record]) -> Vec<(String, Health)> {
     let mut health: HashMap<String, Health> = HashMap::new();
     for Record(a) in jobs.iter().copied() {
         let id = &a.claim.webhook_id;
-        let status = a.outcome.http_status().map(i64::from);
-        let error = a.outcome.error().map(|e| e.as_str().to_string());
-        let succeeded = a.outcome.is_success();
+        let planned = &a.plan.health;
+        let status = planned.status.map(i64::from);
+        let error = planned.error.map(|e| e.as_str().to_string());
+        let succeeded = planned.succeeded;
         let h = health.entry(id.clone()).or_insert_with(|| {
             order.push(id.clone());
             Health::default()
@@ -146,12 +140,12 @@ fn health_by_webhook(jobs: &[&Record]) -> Vec<(String, Health)> {
             h.mixed = true;
         }
         if succeeded {
-            h.success_at = Some(a.started_at);
+            h.success_at = Some(planned.at);
             h.failure_from = None;
         } else if h.failure_from.is_none() {
-            h.failure_from = Some(a.started_at);
+            h.failure_from = Some(planned.at);
         }
-        (h.status, h.error, h.succeeded, h.at) = (status, error, succeeded, a.started_at);
+        (h.status, h.error, h.succeeded, h.at) = (status, error, succeeded, planned.at);
     }
     // A stable order of webhook rows makes concurrent batches lock them in the same order.
     order.sort();
@@ -229,7 +223,9 @@ async fn record_all(
     let disabled = disable_where_due(conn, jobs, &failing_since).await?;
     let exhausted = jobs.iter().filter_map(|Record(a)| {
         let (number, moved) = numbers.get(&a.claim.delivery_id).copied()?;
-        (moved && exhausts(a)).then(|| OperationalEvent::delivery_exhausted(a, number))
+        a.plan
+            .exhausted(moved)
+            .then(|| OperationalEvent::delivery_exhausted(a, number))
     });
     let mut queued = 0;
     for operational in disabled.into_iter().chain(exhausted) {
@@ -245,7 +241,7 @@ async fn record_all(
             let (number, moved) = numbers.get(&a.claim.delivery_id).copied().ok_or_else(|| {
                 StoreError::internal(format!("delivery {} is gone", a.claim.delivery_id))
             })?;
-            let next_attempt_at = if moved { next_state(&a.next).1 } else { None };
+            let next_attempt_at = if moved { a.plan.next.state().1 } else { None };
             Ok(attempt_of(a, number, next_attempt_at))
         })
         .collect())
@@ -264,12 +260,12 @@ async fn disable_where_due(
     let mut times: Vec<i64> = Vec::new();
     for Record(a) in jobs {
         let since = failing_since.get(&a.claim.webhook_id).copied().flatten();
-        if let Some(reason) = disable_reason(&a.outcome, since, a.disable_if_failing_since)
+        if let Some(reason) = a.plan.disable_reason(since)
             && !ids.contains(&a.claim.webhook_id)
         {
             ids.push(a.claim.webhook_id.clone());
             reasons.push(reason.as_str());
-            times.push(a.started_at + a.duration_ms);
+            times.push(a.ended_at());
         }
     }
     if ids.is_empty() {
@@ -353,7 +349,7 @@ struct AttemptColumns {
 
 impl AttemptColumns {
     fn push(&mut self, a: &NewAttempt) {
-        let (state, next_at) = next_state(&a.next);
+        let (state, next_at) = a.plan.next.state();
         let (response, truncated) = response_of(&a.outcome);
         self.id.push(a.id.clone());
         self.delivery_id.push(a.claim.delivery_id.clone());

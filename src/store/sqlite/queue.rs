@@ -4,16 +4,13 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::webhooks::valid_secrets;
-use crate::domain::attempt::{DeliveryState, Outcome, Trigger};
+use crate::domain::attempt::{Outcome, Trigger};
 use crate::domain::delivery_options::WebhookTimeout;
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
 use crate::domain::webhook::DisabledReason;
-use crate::store::operational::{OperationalEvent, exhausts};
-use crate::store::rows::disable_reason;
-use crate::store::{
-    Attempt, ClaimOptions, Claimed, NewAttempt, NewTestDelivery, NextStep, StoreResult,
-};
+use crate::store::operational::OperationalEvent;
+use crate::store::{Attempt, ClaimOptions, Claimed, NewAttempt, NewTestDelivery, StoreResult};
 
 /// How stale a webhook's "last attempt" may get while its outcomes do not change.
 const HEALTH_REFRESH_MS: i64 = 1000;
@@ -50,14 +47,13 @@ pub fn next_due_at(conn: &Connection) -> StoreResult<Option<Millis>> {
         .query_row([], |r| r.get(0))?)
 }
 
-/// Records one attempt inside the writer's transaction and moves its delivery on.
+/// Records one attempt inside the writer's transaction and executes its plan (see
+/// `domain::after_attempt`): moves its delivery on, updates its webhook's health, disables the
+/// webhook and stores the operational events when the plan says so.
 pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
     let claim = &a.claim;
-    let (state, next) = match a.next {
-        NextStep::Succeeded => (DeliveryState::Succeeded, None),
-        NextStep::Failed => (DeliveryState::Failed, None),
-        NextStep::RetryAt(at) => (DeliveryState::Pending, Some(at)),
-    };
+    let plan = &a.plan;
+    let (state, next) = plan.next.state();
     // Only the current lease holder moves the delivery on; a late attempt (its lease expired and
     // someone else claimed it) is still recorded, but does not overwrite the newer decision.
     let moved_on = conn
@@ -70,7 +66,7 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
             params![
                 state.as_str(),
                 next,
-                a.started_at + a.duration_ms,
+                a.ended_at(),
                 claim.delivery_id,
                 claim.lease_token
             ],
@@ -95,7 +91,6 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
         } => (body.as_str(), *truncated),
         Outcome::Failed(_) => ("", false),
     };
-    let succeeded = a.outcome.is_success();
     let error = a.outcome.error().map(|e| e.as_str());
     let http_status = a.outcome.http_status().map(i64::from);
     conn.prepare_cached(
@@ -116,7 +111,7 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
         a.started_at,
         http_status,
         error,
-        succeeded,
+        a.outcome.is_success(),
         a.duration_ms,
         response,
         truncated,
@@ -125,6 +120,7 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
 
     // The webhook's health is rewritten only when the outcome differs from the last one or is
     // over a second old (as on PostgreSQL): a row write per attempt was wasted work in a burst.
+    let health = &plan.health;
     let failing_since = conn
         .prepare_cached(
             "UPDATE webhooks SET last_status = ?1, last_error = ?2, last_succeeded = ?3,
@@ -137,10 +133,10 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
         )?
         .query_row(
             params![
-                http_status,
-                error,
-                succeeded,
-                a.started_at,
+                health.status.map(i64::from),
+                health.error.map(|e| e.as_str()),
+                health.succeeded,
+                health.at,
                 claim.webhook_id,
                 HEALTH_REFRESH_MS
             ],
@@ -149,16 +145,16 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
         .optional()?;
     let failing_since = match failing_since {
         Some(updated) => updated,
-        // A success never disables its webhook, so the unchanged row need not be read.
-        None if a.outcome.is_success() => None,
+        // Only "failing since the cut-off" needs the unchanged row read.
+        None if !plan.disable.needs_failing_since() => None,
         None => conn
             .prepare_cached("SELECT failing_since FROM webhooks WHERE id = ?1")?
             .query_row([&claim.webhook_id], |r| r.get::<_, Option<i64>>(0))
             .optional()?
             .flatten(),
     };
-    let ended_at = a.started_at + a.duration_ms;
-    if let Some(reason) = disable_reason(&a.outcome, failing_since, a.disable_if_failing_since)
+    let ended_at = a.ended_at();
+    if let Some(reason) = plan.disable_reason(failing_since)
         && let Some(url) = disable(conn, &claim.webhook_id, reason, ended_at)?
     {
         let disabled = OperationalEvent::webhook_disabled(
@@ -170,7 +166,7 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
         );
         super::events::emit(conn, &disabled)?;
     }
-    if moved_on.is_some() && exhausts(a) {
+    if plan.exhausted(moved_on.is_some()) {
         let exhausted = OperationalEvent::delivery_exhausted(a, attempt_no);
         super::events::emit(conn, &exhausted)?;
     }

@@ -3,9 +3,13 @@
 
 #![allow(dead_code)]
 
+use std::time::Duration;
+
+use speaknode_webhooks::domain::after_attempt::{self, Facts};
 use speaknode_webhooks::domain::attempt::Outcome;
 use speaknode_webhooks::domain::fair_share::Budget;
 use speaknode_webhooks::domain::ids;
+use speaknode_webhooks::domain::retry::RetrySchedule;
 use speaknode_webhooks::domain::webhook::Secret;
 use speaknode_webhooks::store::*;
 
@@ -96,15 +100,39 @@ pub fn claim_at(now: i64, limit: u32) -> ClaimRequest {
     }
 }
 
+/// The attempt of `claim` made at `at` (5 ms long) with `outcome`, planned by
+/// `after_attempt::plan` as the service plans it, on a retry schedule made up to lead to `next`
+/// (a delay to that time, or none left). Each scenario still says which step it expects, and the
+/// stores are only ever handed plans the service can make.
 pub fn attempt_of(claim: &Claimed, outcome: Outcome, next: NextStep, at: i64) -> NewAttempt {
+    let duration_ms = 5;
+    let ended_at = at + duration_ms;
+    let delays = match next {
+        NextStep::RetryAt(due) => {
+            let delay = u64::try_from(due - ended_at).expect("a retry after the attempt ends");
+            vec![Duration::from_millis(delay); claim.attempts as usize + 1]
+        }
+        NextStep::Succeeded | NextStep::Failed => Vec::new(),
+    };
+    let plan = after_attempt::plan(&Facts {
+        outcome: &outcome,
+        trigger: claim.trigger,
+        attempts: claim.attempts,
+        event_type: &claim.event_type,
+        own_schedule: None,
+        default_schedule: &RetrySchedule::new(delays),
+        started_at: at,
+        ended_at,
+        disable_after: Duration::from_millis(DISABLE_AFTER as u64),
+    });
+    assert_eq!(plan.next, next, "the plan for {outcome:?}");
     NewAttempt {
         id: ids::new_id(ids::ATTEMPT),
         claim: claim.clone(),
         started_at: at,
-        duration_ms: 5,
+        duration_ms,
         outcome,
-        next,
-        disable_if_failing_since: at - DISABLE_AFTER,
+        plan,
     }
 }
 

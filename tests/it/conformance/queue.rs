@@ -388,8 +388,13 @@ pub async fn a_webhooks_last_attempt_follows_changes_and_is_refreshed_every_seco
 pub async fn one_attempt(store: &dyn Store, ws: &str, outcome: Outcome, at: i64) {
     ingest(store, &new_event(ws, "SessionStarted", at)).await;
     let claim = store.claim_due(&claim_at(at, 1)).await.unwrap().remove(0);
+    let next = if outcome.is_success() {
+        NextStep::Succeeded
+    } else {
+        NextStep::Failed
+    };
     store
-        .record_attempt(&attempt_of(&claim, outcome, NextStep::Failed, at))
+        .record_attempt(&attempt_of(&claim, outcome, next, at))
         .await
         .unwrap();
 }
