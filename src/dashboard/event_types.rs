@@ -6,11 +6,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use super::PageState;
 use super::format::pretty_value;
 use super::session::{Layout, SignedIn};
 use super::{PageResult, render};
 use crate::domain::operational::is_operational;
-use super::PageState;
 use crate::service::event_types;
 
 struct TypeCard {

@@ -9,11 +9,11 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::PageResult;
+use super::PageState;
 use super::form::Fields;
 use super::format;
 use super::session::Posted;
-use super::PageResult;
-use super::PageState;
 use crate::service::Service;
 use crate::store::{Attempt, AttemptFilter, PageRequest};
 
@@ -114,7 +114,8 @@ pub async fn load(
         cursor: at.before,
     };
     let attempts = state
-        .service.store
+        .service
+        .store
         .list_attempts(workspace_id, webhook_id, &filter, page)
         .await?;
     let newer = at.before.map(|_| {

@@ -16,8 +16,8 @@ use super::options_form::values_text;
 use super::session::{Layout, Posted, SignedIn};
 use super::{PageError, PageResult, PageState, render};
 use crate::config::Config;
-use crate::domain::time::{Millis, rfc3339};
 use crate::domain::Invalid;
+use crate::domain::time::{Millis, rfc3339};
 use crate::domain::webhook::DisabledReason;
 use crate::service::Service;
 use crate::store::{DeliveryOptions, DeliveryStats, Webhook};
@@ -194,16 +194,28 @@ pub async fn show(
     let query = Fields::query(&uri);
     let ws = &me.workspace_id;
     let w = state
-        .service.store
+        .service
+        .store
         .webhook(ws, &id)
         .await?
         .ok_or(PageError::NotFound)?;
     let now = state.service.clock.now();
     let secret = match query.get("reveal") {
-        Some("1") => Some(state.service.current_secret(ws, &id).await?.expose().to_string()),
+        Some("1") => Some(
+            state
+                .service
+                .current_secret(ws, &id)
+                .await?
+                .expose()
+                .to_string(),
+        ),
         _ => None,
     };
-    let counts = state.service.store.delivery_stats(ws, &id, now - DAY_MS).await?;
+    let counts = state
+        .service
+        .store
+        .delivery_stats(ws, &id, now - DAY_MS)
+        .await?;
     let history = history::load(&state, ws, &id, &query).await?;
     let disabled = (!w.enabled).then(|| {
         let after = state.config.disable_after;
@@ -219,11 +231,14 @@ pub async fn show(
         secret,
         stats: Stats::new(counts),
         history,
-        test_types: crate::service::event_types::current(state.service.store.as_ref(), &state.service.registry)
-            .await?
-            .iter()
-            .map(|t| t.def.name.clone())
-            .collect(),
+        test_types: crate::service::event_types::current(
+            state.service.store.as_ref(),
+            &state.service.registry,
+        )
+        .await?
+        .iter()
+        .map(|t| t.def.name.clone())
+        .collect(),
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -24,9 +24,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use subtle::ConstantTimeEq;
 
+use super::PageState;
 use super::form::Fields;
 use super::{PageError, PageResult, render};
-use super::PageState;
 use crate::domain::ids::random_base62;
 use crate::service::{Service, ServiceError, TOKEN_CHARS};
 use crate::web::retry_after_seconds;
@@ -186,7 +186,10 @@ fn login_form(headers: &HeaderMap, status: StatusCode, error: Option<String>) ->
     response
 }
 
-pub async fn login_page(State(state): State<PageState>, headers: HeaderMap) -> PageResult<Response> {
+pub async fn login_page(
+    State(state): State<PageState>,
+    headers: HeaderMap,
+) -> PageResult<Response> {
     if SignedIn::find(&headers, &state).await?.is_some() {
         return Ok(Redirect::to("/webhooks").into_response());
     }

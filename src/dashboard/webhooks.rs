@@ -48,7 +48,11 @@ pub async fn list(State(state): State<PageState>, me: SignedIn, uri: Uri) -> Pag
         limit: PAGE_SIZE,
         cursor: query.position("before"),
     };
-    let webhooks = state.service.store.list_webhooks(&me.workspace_id, page).await?;
+    let webhooks = state
+        .service
+        .store
+        .list_webhooks(&me.workspace_id, page)
+        .await?;
     let now = state.service.clock.now();
     let rows = webhooks.items.into_iter().map(|w| row(w, now)).collect();
     let page = ListPage {
@@ -222,7 +226,8 @@ fn form_page(
     errors: Errors,
 ) -> FormPage {
     let types = state
-        .service.registry
+        .service
+        .registry
         .all()
         .iter()
         .map(|t| TypeOption {
@@ -297,7 +302,8 @@ pub async fn edit(
     Path(id): Path<String>,
 ) -> PageResult<Response> {
     let webhook = state
-        .service.store
+        .service
+        .store
         .webhook(&me.workspace_id, &id)
         .await?
         .ok_or(PageError::NotFound)?;

@@ -133,10 +133,15 @@ pub async fn create_workspace(
         name,
         created_at: now,
     };
-    state.service.store.create_workspace(&workspace, false).await?;
+    state
+        .service
+        .store
+        .create_workspace(&workspace, false)
+        .await?;
     let key = ids::new_api_key();
     state
-        .service.store
+        .service
+        .store
         .add_api_key(
             &ids::new_id(ids::API_KEY),
             &workspace.id,
@@ -184,13 +189,25 @@ pub async fn create_api_key(
     _: Admin,
     Path(workspace_id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
-    if state.service.store.workspace(&workspace_id).await?.is_none() {
+    if state
+        .service
+        .store
+        .workspace(&workspace_id)
+        .await?
+        .is_none()
+    {
         return Err(ApiError::not_found("workspace"));
     }
     let (id, key) = (ids::new_id(ids::API_KEY), ids::new_api_key());
     state
-        .service.store
-        .add_api_key(&id, &workspace_id, &hash_key(&key), state.service.clock.now())
+        .service
+        .store
+        .add_api_key(
+            &id,
+            &workspace_id,
+            &hash_key(&key),
+            state.service.clock.now(),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -217,7 +234,8 @@ pub async fn revoke_api_key(
     Path((workspace_id, key_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     if state
-        .service.store
+        .service
+        .store
         .revoke_api_key(&workspace_id, &key_id, state.service.clock.now())
         .await?
     {
@@ -286,7 +304,8 @@ pub async fn create_event_type(
     check_no_nul("description", &def.description)?;
     let compiled = EventType::compile(def.clone())?;
     if !state
-        .service.store
+        .service
+        .store
         .insert_event_type(&def, state.service.clock.now())
         .await?
     {

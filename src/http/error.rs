@@ -168,7 +168,10 @@ impl From<crate::service::ServiceError> for ApiError {
             ServiceError::NotFound(what) => Self::not_found(what),
             ServiceError::Invalid(invalid) => invalid.into(),
             // One error per answer: the first field at fault.
-            ServiceError::Rejected(all) => all.into_iter().next().map_or_else(Self::internal, Into::into),
+            ServiceError::Rejected(all) => all
+                .into_iter()
+                .next()
+                .map_or_else(Self::internal, Into::into),
             ServiceError::Malformed(i) if i.field.is_empty() => Self::bad_request(i.message),
             ServiceError::Malformed(i) => Self::bad_request(sentence(&i)).with_field(i.field),
             ServiceError::Conflict(i) => {

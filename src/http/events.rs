@@ -124,7 +124,8 @@ pub async fn list(
 ) -> ApiResult<Json<List<EventListItem>>> {
     let page = query.page()?;
     let events = state
-        .service.store
+        .service
+        .store
         .list_events(&workspace_id, query.get("type"), page)
         .await?;
     Ok(Json(views::list(events, views::event_list_item)))
@@ -148,7 +149,8 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<EventView>> {
     let (event, deliveries) = state
-        .service.store
+        .service
+        .store
         .event(&workspace_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;

@@ -14,9 +14,9 @@ use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::web::retry_after_seconds;
 use crate::domain::time::{Millis, parse_rfc3339};
 use crate::store::PageRequest;
+use crate::web::retry_after_seconds;
 
 /// The workspace the request's API key belongs to.
 pub struct WorkspaceId(pub String);

@@ -68,7 +68,8 @@ pub async fn list(
     let (page, filter) = (query.page()?, filter(&query)?);
     require_webhook(&state, &workspace_id, &id).await?;
     let attempts = state
-        .service.store
+        .service
+        .store
         .list_attempts(&workspace_id, &id, &filter, page)
         .await?;
     Ok(Json(views::list(attempts, views::attempt)))
@@ -93,7 +94,8 @@ pub async fn get(
     Path((id, attempt_id)): Path<(String, String)>,
 ) -> ApiResult<Json<AttemptView>> {
     let attempt = state
-        .service.store
+        .service
+        .store
         .attempt(&workspace_id, &id, &attempt_id)
         .await?
         .ok_or_else(|| ApiError::not_found("attempt"))?;
@@ -160,6 +162,8 @@ pub async fn test_send(
     ApiJson { value: body, .. }: ApiJson<TestBody>,
 ) -> ApiResult<Json<AttemptView>> {
     let event_type = body.event_type.as_deref();
-    let attempt = service.send_test_event(workspace_id, id, event_type).await?;
+    let attempt = service
+        .send_test_event(workspace_id, id, event_type)
+        .await?;
     Ok(Json(views::attempt(attempt)))
 }

@@ -76,7 +76,12 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>
 pub async fn metrics(
     State(state): State<AppState>,
 ) -> ([(axum::http::header::HeaderName, &'static str); 1], String) {
-    let queue = match state.service.store.queue_stats(state.service.clock.now()).await {
+    let queue = match state
+        .service
+        .store
+        .queue_stats(state.service.clock.now())
+        .await
+    {
         Ok(stats) => Some(stats),
         Err(e) => {
             tracing::warn!(error = %e, "metrics: the queue gauges could not be read");

@@ -71,7 +71,11 @@ pub async fn replay(
         .as_deref()
         .ok_or_else(|| ApiError::invalid("since", "is required"))?;
     let since = time("since", since)?;
-    let until = body.until.as_deref().map(|u| time("until", u)).transpose()?;
+    let until = body
+        .until
+        .as_deref()
+        .map(|u| time("until", u))
+        .transpose()?;
     let replayed = service.replay(workspace_id, id, since, until).await?;
     Ok((StatusCode::ACCEPTED, Json(Replayed { replayed })))
 }

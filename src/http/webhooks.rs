@@ -207,7 +207,8 @@ pub async fn list(
     query: QueryParams,
 ) -> ApiResult<Json<List<WebhookView>>> {
     let page = state
-        .service.store
+        .service
+        .store
         .list_webhooks(&workspace_id, query.page()?)
         .await?;
     Ok(Json(views::list(page, views::webhook)))

@@ -39,8 +39,7 @@ impl Service {
         let event_type = emit
             .event_type
             .ok_or_else(|| Invalid::field("type", "is required"))?;
-        super::event_types::refresh_for(self.store.as_ref(), &self.registry, [&event_type])
-            .await?;
+        super::event_types::refresh_for(self.store.as_ref(), &self.registry, [&event_type]).await?;
         if operational::is_operational(&event_type) {
             return Err(Invalid::field(
                 "type",

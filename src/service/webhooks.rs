@@ -176,7 +176,11 @@ impl Service {
     }
 
     /// Gives the webhook a new secret; the old one keeps signing for 24 h.
-    pub async fn rotate_secret(&self, workspace_id: &str, id: &str) -> Result<Secret, ServiceError> {
+    pub async fn rotate_secret(
+        &self,
+        workspace_id: &str,
+        id: &str,
+    ) -> Result<Secret, ServiceError> {
         let secret = Secret::generate();
         let now = self.clock.now();
         let grace_until = now + ROTATED_SECRET_GRACE_MS;
@@ -192,7 +196,11 @@ impl Service {
     }
 
     /// The webhook's newest signing secret.
-    pub async fn current_secret(&self, workspace_id: &str, id: &str) -> Result<Secret, ServiceError> {
+    pub async fn current_secret(
+        &self,
+        workspace_id: &str,
+        id: &str,
+    ) -> Result<Secret, ServiceError> {
         let now = self.clock.now();
         let secrets = self.store.webhook_secrets(workspace_id, id, now).await?;
         let mut secrets = secrets.ok_or(ServiceError::NotFound("webhook"))?;
