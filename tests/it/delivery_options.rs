@@ -236,6 +236,12 @@ async fn a_rate_limit_spreads_attempts_over_seconds_and_loses_none() {
     app.stop().await;
 }
 
+/// What an ordered webhook promises, not one exact sequence: delivery is at least once, so an
+/// attempt whose request reached the receiver may be made again (its answer came after the
+/// timeout, or its lease ran out while it was in flight, e.g. when the wall clock stepped
+/// forward); order means an event is attempted only after the one before it succeeded. Each
+/// check below says which of the two it is; every failure message shows the arrivals and the
+/// Request History.
 #[tokio::test]
 async fn an_ordered_webhook_retries_the_first_event_before_the_second_is_attempted() {
     let app = TestApp::start().await;
@@ -246,13 +252,17 @@ async fn an_ordered_webhook_retries_the_first_event_before_the_second_is_attempt
     )
     .await;
     let bystander = Receiver::ok().await;
+    // More retries than the two failures need, so that an attempt made again (see above) does
+    // not use up the first event's schedule.
     let ordered = create(
         &app,
-        json!({"url": receiver.url, "event_types": ["SessionStarted"], "ordered": true}),
+        json!({"url": receiver.url, "event_types": ["SessionStarted"], "ordered": true,
+               "retry_schedule": "50ms,50ms,50ms,50ms,50ms"}),
     )
     .await;
     assert_eq!(ordered["ordered"], true);
-    create(
+    let ordered_id = ordered["id"].as_str().unwrap();
+    let other = create(
         &app,
         json!({"url": bystander.url, "event_types": ["SessionStarted"]}),
     )
@@ -268,37 +278,155 @@ async fn an_ordered_webhook_retries_the_first_event_before_the_second_is_attempt
                 .to_string(),
         );
     }
+    let mut states = Vec::new();
     for id in &accepted {
-        app.wait_for_event_settled(id).await;
+        let settled = app.wait_for_event_settled(id).await;
+        for webhook in [&ordered, &other] {
+            let delivery = settled["deliveries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["webhook_id"] == webhook["id"])
+                .unwrap();
+            states.push(delivery["state"].clone());
+        }
     }
-    let arrived: Vec<String> = receiver
-        .received()
+
+    // Which of the three events an id is (e0, e1, e2), for the messages.
+    let name = |id: &str| match accepted.iter().position(|a| a == id) {
+        Some(i) => format!("e{i}"),
+        None => format!("unknown {id}"),
+    };
+    let arrivals = |receiver: &Receiver| -> Vec<String> {
+        receiver
+            .received()
+            .iter()
+            .map(|r| r.header("webhook-id").to_string())
+            .collect()
+    };
+    let count = |list: &[String], id: &str| list.iter().filter(|a| *a == id).count();
+    // An attempt whose lease ran out while it was in flight is recorded after its delivery
+    // settled: wait (within the usual deadline) until the history holds an attempt for every
+    // arrival, then check.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (arrived, history) = loop {
+        let arrived = arrivals(&receiver);
+        let history = app.attempts(ordered_id).await;
+        let recorded = |id: &str| history.iter().filter(|a| a["event_id"] == id).count();
+        let accounted = accepted
+            .iter()
+            .all(|id| count(&arrived, id) <= recorded(id));
+        if accounted || tokio::time::Instant::now() >= deadline {
+            break (arrived, history);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let attempts: Vec<(String, bool, i64, i64)> = history
         .iter()
-        .map(|r| r.header("webhook-id").to_string())
-        .collect();
-    // The Request History goes into the message: a mismatch says which attempts were made.
-    let history: Vec<String> = app
-        .attempts(ordered["id"].as_str().unwrap())
-        .await
-        .iter()
+        .rev()
         .map(|a| {
-            format!(
-                "{} #{} {} {} {}",
-                a["event_id"], a["attempt"], a["trigger"], a["http_status"], a["error"]
+            let succeeded =
+                a["error"].is_null() && a["http_status"].as_u64().is_some_and(|s| s / 100 == 2);
+            let started = chrono_millis(a["timestamp"].as_str().unwrap());
+            let ended = started + a["duration_ms"].as_i64().unwrap();
+            (
+                a["event_id"].as_str().unwrap().to_string(),
+                succeeded,
+                started,
+                ended,
             )
         })
         .collect();
-    assert_eq!(
-        arrived,
-        [0, 0, 0, 1, 2].map(|i| accepted[i].clone()),
-        "the first event three times (two failures, then success), then the others in order; \
-         history, newest first: {history:#?}"
+    let story = format!(
+        "arrivals at the ordered webhook's receiver: {:?}\nits Request History, in the order recorded:\n{}",
+        arrived.iter().map(|id| name(id)).collect::<Vec<_>>(),
+        history
+            .iter()
+            .rev()
+            .map(|a| format!(
+                "  {} #{} {} status {} error {} at {} for {} ms",
+                name(a["event_id"].as_str().unwrap()),
+                a["attempt"],
+                a["trigger"],
+                a["http_status"],
+                a["error"],
+                a["timestamp"],
+                a["duration_ms"]
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
-    assert_eq!(
-        bystander.received().len(),
-        3,
-        "other webhooks are not held up"
+
+    // At least once: every delivery succeeded, and every event arrived; the first one at
+    // least three times (two failures, then a success).
+    assert!(
+        states.iter().all(|s| s == "succeeded"),
+        "every delivery succeeded, ordered webhook's and bystander's by event: {states:?}\n{story}"
     );
+    assert!(
+        arrived.iter().all(|id| accepted.contains(id)),
+        "only the three events arrive\n{story}"
+    );
+    let times: Vec<usize> = accepted.iter().map(|id| count(&arrived, id)).collect();
+    assert!(
+        times[0] >= 3 && times[1] >= 1 && times[2] >= 1,
+        "arrivals per event: {times:?}\n{story}"
+    );
+    // Order, as the receiver saw it: nothing goes before the first event's success, which can
+    // only be the third request (the first two are answered 500), and each event first arrives
+    // after the one before it.
+    assert!(
+        arrived[..3].iter().all(|id| *id == accepted[0]),
+        "the first three requests are the first event's\n{story}"
+    );
+    let first_arrival: Vec<usize> = accepted
+        .iter()
+        .map(|id| arrived.iter().position(|a| a == id).unwrap())
+        .collect();
+    assert!(
+        first_arrival.is_sorted(),
+        "events first arrive in the order they were accepted: {first_arrival:?}\n{story}"
+    );
+    // Order, as the service recorded it: no attempt of an event starts before an attempt of
+    // the one before it has succeeded (ended, with a 2xx).
+    for pair in accepted.windows(2) {
+        let succeeded_by = attempts
+            .iter()
+            .filter(|(id, succeeded, _, _)| *id == pair[0] && *succeeded)
+            .map(|(_, _, _, ended)| *ended)
+            .min();
+        let first_started = attempts
+            .iter()
+            .filter(|(id, _, _, _)| *id == pair[1])
+            .map(|(_, _, started, _)| *started)
+            .min();
+        assert!(
+            succeeded_by.is_some_and(|ended| first_started.is_some_and(|s| s >= ended)),
+            "{} is attempted only after {} succeeded\n{story}",
+            name(&pair[1]),
+            name(&pair[0])
+        );
+    }
+    // Every arrival is an attempt the history shows: an event that arrived more often than
+    // the sequence above needs was attempted again (its earlier attempt failed, timed out, or
+    // outlived its lease), never sent without a record.
+    for id in &accepted {
+        let recorded = attempts.iter().filter(|(a, _, _, _)| a == id).count();
+        assert!(
+            count(&arrived, id) <= recorded,
+            "{} arrived {} times but has {recorded} recorded attempts\n{story}",
+            name(id),
+            count(&arrived, id)
+        );
+    }
+    // Other webhooks are not held up: the bystander gets every event.
+    let seen = arrivals(&bystander);
+    assert!(
+        accepted.iter().all(|id| seen.contains(id)),
+        "the bystander gets all three events: {:?}",
+        seen.iter().map(|id| name(id)).collect::<Vec<_>>()
+    );
+
     let (status, body) = app
         .post(
             "/api/v1/webhooks",
