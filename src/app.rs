@@ -18,7 +18,7 @@ use crate::domain::ids;
 use crate::domain::ids::hash_key;
 use crate::http::rate_limit::evict_idle_buckets;
 use crate::http::{self, ApiRateLimiter, AppState};
-use crate::service::{LoginThrottle, Service};
+use crate::service::{LoginThrottle, PortalLinks, Service};
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError, Workspace};
@@ -227,6 +227,10 @@ async fn run(
         wake,
         allow_private_targets: config.allow_private_targets,
         login_throttle: Arc::new(LoginThrottle::new(config.login_attempts)),
+        portal_links: PortalLinks {
+            public_url: config.portal.public_url(listener.local_addr()?),
+            ttl: config.portal.link_ttl,
+        },
     };
     let config = Arc::new(config.clone());
     let api = AppState {
@@ -238,7 +242,7 @@ async fn run(
         // The dashboard is served with the API, by the same process, at `/`.
         let pages = PageState { service, config };
         http::api_router(api)
-            .merge(dashboard::router().with_state(pages))
+            .merge(dashboard::router(pages))
             .layer(axum::middleware::from_fn(http::refuse_nul_in_paths))
     } else {
         http::worker_router(api)

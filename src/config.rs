@@ -11,6 +11,9 @@ use clap::Args;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::sealing::Sealer;
 
+mod portal;
+pub use portal::{Logo, MAX_LOGO_BYTES, PortalArgs, PortalConfig};
+
 /// The flags and environment variables of `serve` (and `migrate`), as typed by the operator.
 /// Values stay strings here so that [`Config::from_args`] can name the setting in its error.
 #[derive(Debug, Clone, Args)]
@@ -100,6 +103,8 @@ pub struct ServeArgs {
     /// Every delivery goes through this HTTP(S) forward proxy (`http://[user:pass@]host:port`).
     #[arg(long, env = "SPEAKNODE_PROXY_URL", hide_env_values = true)]
     pub proxy_url: Option<String>,
+    #[command(flatten)]
+    pub portal: PortalArgs,
 }
 
 /// Validated settings.
@@ -132,6 +137,8 @@ pub struct Config {
     pub login_attempts: LoginAttempts,
     /// `SPEAKNODE_PROXY_URL`, checked: an `http://` or `https://` URL of a host (and port).
     pub proxy_url: Option<String>,
+    /// The customer portal: public URL, link lifetime, embedding, branding.
+    pub portal: PortalConfig,
 }
 
 /// How many failed dashboard sign-ins one client address may make per window.
@@ -244,6 +251,7 @@ impl Config {
                 .map(proxy_url)
                 .transpose()?
                 .flatten(),
+            portal: PortalConfig::from_args(&args.portal)?,
         })
     }
 
@@ -281,6 +289,7 @@ impl ServeArgs {
             rate_limit: None,
             login_attempts: "10/10m".into(),
             proxy_url: None,
+            portal: PortalArgs::defaults(),
         }
     }
 }
@@ -461,6 +470,7 @@ impl fmt::Debug for Config {
             .field("rate_limit", &self.rate_limit)
             .field("login_attempts", &self.login_attempts)
             .field("proxy_url", &self.proxy_url.as_deref().map(redact_url))
+            .field("portal", &self.portal)
             .finish_non_exhaustive()
     }
 }

@@ -35,7 +35,7 @@ use crate::config::Config;
 use crate::domain::Invalid;
 use crate::service::{Service, ServiceError, Trouble};
 use crate::store::StoreError;
-use crate::web::with_page_headers;
+use crate::web::PageHeaders;
 
 /// What the pages can reach: the use cases (and through them the store) and the settings.
 #[derive(Clone)]
@@ -51,11 +51,23 @@ impl axum::extract::FromRef<PageState> for Service {
     }
 }
 
-/// The dashboard's routes; the caller adds the state.
-pub fn router() -> Router<PageState> {
+impl PageState {
+    /// How cookies are sent: for a dashboard that may be framed by another site, or not.
+    fn cookies(&self) -> session::CookiePolicy {
+        session::CookiePolicy {
+            embedded: !self.config.portal.embed_origins.is_empty(),
+        }
+    }
+}
+
+/// The dashboard's routes, with their state.
+pub fn router(state: PageState) -> Router {
+    // Pages may be framed only by the origins in SPEAKNODE_PORTAL_EMBED_ORIGINS (none unset).
+    let headers = PageHeaders::new(&state.config.portal.embed_origins);
     Router::new()
         .route("/", get(|| async { Redirect::to("/webhooks") }))
         .route("/login", get(session::login_page).post(session::login))
+        .route("/portal/{token}", get(session::portal))
         .route("/logout", post(session::logout))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/webhooks/new", get(webhooks::new))
@@ -79,13 +91,11 @@ pub fn router() -> Router<PageState> {
         .route("/assets/app.js", get(script))
         .route("/assets/icon.svg", get(icon))
         .route("/favicon.ico", get(icon))
-        .layer(axum::middleware::map_response(security_headers))
-}
-
-/// Pages may only load what the service itself serves: no inline script or style, no framing,
-/// forms post only here (the same headers as the API reference at `/docs`).
-async fn security_headers(response: Response) -> Response {
-    with_page_headers(response)
+        .layer(axum::middleware::map_response(move |response| {
+            let headers = headers.clone();
+            async move { headers.apply(response) }
+        }))
+        .with_state(state)
 }
 
 const STYLESHEET: &str = include_str!("assets/app.css");
@@ -133,6 +143,8 @@ pub(crate) enum PageError {
     NotFound,
     /// A form without the session's CSRF token, or with a wrong one.
     Forbidden,
+    /// A read-only session asked to change something, or for a secret.
+    ReadOnly,
     /// A form larger than the dashboard takes (bytes).
     TooLarge(usize),
     /// A value the form should never send (the dashboard's own forms cannot): shown as it is.
@@ -189,6 +201,13 @@ impl IntoResponse for PageError {
                 "This form has expired",
                 "The form was sent without a valid security token, so nothing was changed. \
                  Go back, reload the page and try again."
+                    .to_string(),
+            ),
+            Self::ReadOnly => (
+                StatusCode::FORBIDDEN,
+                "This session is read-only",
+                "It shows every page but changes nothing and shows no secret. Nothing was \
+                 changed."
                     .to_string(),
             ),
             Self::TooLarge(limit) => (

@@ -200,8 +200,9 @@ pub async fn show(
         .await?
         .ok_or(PageError::NotFound)?;
     let now = state.service.clock.now();
+    // A read-only session never sees the secret.
     let secret = match query.get("reveal") {
-        Some("1") => Some(
+        Some("1") if !me.read_only => Some(
             state
                 .service
                 .current_secret(ws, &id)
@@ -250,6 +251,7 @@ pub async fn secret(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> PageResult<Json<Value>> {
+    me.may_change()?;
     let secret = service.current_secret(&me.workspace_id, &id).await?;
     Ok(Json(json!({"secret": secret.expose()})))
 }

@@ -262,6 +262,7 @@ fn form_page(
 }
 
 pub async fn new(State(state): State<PageState>, me: SignedIn) -> PageResult<Response> {
+    me.may_change()?;
     event_types::refresh(state.service.store.as_ref(), &state.service.registry).await?;
     let draft = Draft {
         url: String::new(),
@@ -301,6 +302,7 @@ pub async fn edit(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> PageResult<Response> {
+    me.may_change()?;
     let webhook = state
         .service
         .store

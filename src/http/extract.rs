@@ -92,6 +92,33 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
+/// A JSON body that may be left out altogether (no `Content-Type` and no bytes): `None` then.
+/// Anything sent is read as [`ApiJson`] reads it.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let headers = req.headers();
+        let declared_empty = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v.trim() == "0");
+        if headers.get(CONTENT_TYPE).is_none() && declared_empty {
+            let raw = axum::body::to_bytes(req.into_body(), 0)
+                .await
+                .map_err(|_| ApiError::unsupported_media_type())?;
+            return match raw.is_empty() {
+                true => Ok(Self(None)),
+                false => Err(ApiError::unsupported_media_type()),
+            };
+        }
+        let ApiJson { value, .. } = ApiJson::from_request(req, state).await?;
+        Ok(Self(Some(value)))
+    }
+}
+
 pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     // Serde would also read a struct from an array of its fields in order; bodies are objects.
     if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {

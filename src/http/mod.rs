@@ -14,6 +14,7 @@ mod history;
 mod openapi;
 mod ops;
 mod options;
+mod portal;
 pub mod rate_limit;
 mod recover;
 mod replay;
@@ -117,6 +118,12 @@ pub fn api_routes() -> Vec<Route> {
             M::DELETE,
             "/api/v1/workspaces/{id}/api-keys/{key_id}",
             admin::revoke_api_key,
+        ),
+        route(M::POST, "/api/v1/portal/sessions", portal::create),
+        route(
+            M::POST,
+            "/api/v1/workspaces/{id}/portal/sessions",
+            portal::create_for_workspace,
         ),
         route(M::GET, "/api/v1/openapi.json", openapi::serve_document),
         route(M::GET, "/docs", docs::page),

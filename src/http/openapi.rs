@@ -16,7 +16,7 @@ use super::error::responses::{
     AdminNotFound, BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited, Unauthorized,
     Unavailable, Unprocessable, UnsupportedMediaType,
 };
-use super::{admin, docs, events, history, ops, recover, replay, webhooks};
+use super::{admin, docs, events, history, ops, portal, recover, replay, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +36,7 @@ use super::{admin, docs, events, history, ops, recover, replay, webhooks};
         events::create, events::list, events::get, events::event_types,
         admin::create_event_type, admin::create_workspace, admin::list_workspaces,
         admin::create_api_key, admin::revoke_api_key,
+        portal::create, portal::create_for_workspace,
         ops::healthz, ops::metrics, serve_document, docs::page,
     ),
     components(schemas(ErrorBody), responses(
@@ -49,6 +50,8 @@ use super::{admin, docs, events, history, ops, recover, replay, webhooks};
         (name = "Request History", description = "Every HTTP request of every delivery to a \
             webhook, newest first; manual retries and recovery after an outage."),
         (name = "Events", description = "What the platform emits, and the types it can emit."),
+        (name = "Portal", description = "One-time links that sign a customer in to their \
+            workspace's dashboard, from inside the platform's own product."),
         (name = "Admin", description = "Operator routes, behind `SPEAKNODE_ADMIN_TOKEN`: they \
             answer 404 while it is unset."),
         (name = "Operations", description = "No authentication: health, metrics and this \

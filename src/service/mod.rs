@@ -26,7 +26,7 @@ use crate::store::Store;
 
 pub use error::{ServiceError, Trouble};
 pub use events::Emit;
-pub use sessions::{SESSION_TTL_MS, SessionToken, TOKEN_CHARS};
+pub use sessions::{PortalLink, SESSION_TTL_MS, SessionToken, TOKEN_CHARS};
 pub use throttle::LoginThrottle;
 pub use webhooks::{Created, Purpose};
 
@@ -45,6 +45,17 @@ pub struct Service {
     pub allow_private_targets: bool,
     /// `SPEAKNODE_LOGIN_ATTEMPTS`: failed sign-ins per client address.
     pub login_throttle: Arc<LoginThrottle>,
+    /// Where portal links point and how long they last.
+    pub portal_links: PortalLinks,
+}
+
+/// What a portal link is made of besides its token.
+#[derive(Clone)]
+pub struct PortalLinks {
+    /// `SPEAKNODE_PUBLIC_URL` (or the bound address), without a trailing slash.
+    pub public_url: String,
+    /// `SPEAKNODE_PORTAL_LINK_TTL`.
+    pub ttl: std::time::Duration,
 }
 
 impl Service {

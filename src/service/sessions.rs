@@ -10,7 +10,8 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::domain::ids::{hash_key, random_base62};
-use crate::store::{NewSession, Session};
+use crate::domain::time::Millis;
+use crate::store::{NewPortalLink, NewSession, Session};
 
 use super::{Service, ServiceError};
 
@@ -27,14 +28,21 @@ pub struct SessionToken {
     pub max_age_secs: i64,
 }
 
-/// The hash a session is stored and found by.
+/// A portal link as the platform hands it to its customer.
+pub struct PortalLink {
+    /// `SPEAKNODE_PUBLIC_URL` + `/portal/<token>`.
+    pub url: String,
+    pub expires_at: Millis,
+    pub read_only: bool,
+}
+
+/// The hash a session (or a portal link) is stored and found by.
 pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
 impl Service {
-    /// Opens a session on the workspace the API key belongs to. A fresh token at every
-    /// sign-in: a token planted before sign-in is never promoted.
+    /// Opens a session on the workspace the API key belongs to.
     pub async fn sign_in(
         &self,
         api_key: &str,
@@ -53,6 +61,74 @@ impl Service {
             self.login_throttle.failed(client, Instant::now());
             return Err(ServiceError::Refused);
         };
+        self.open_session(workspace_id, false).await
+    }
+
+    /// Mints a portal link to the workspace's dashboard: good for one sign-in within
+    /// `SPEAKNODE_PORTAL_LINK_TTL`. Only the token's hash is stored; the link is answered once.
+    pub async fn mint_portal_link(
+        &self,
+        workspace_id: &str,
+        read_only: bool,
+    ) -> Result<PortalLink, ServiceError> {
+        let token = random_base62(TOKEN_CHARS);
+        let now = self.clock.now();
+        let expires_at = now + self.portal_links.ttl.as_millis() as i64;
+        let link = NewPortalLink {
+            token_hash: token_hash(&token),
+            workspace_id: workspace_id.to_string(),
+            read_only,
+            created_at: now,
+            expires_at,
+        };
+        if !self.store.create_portal_link(&link).await? {
+            return Err(ServiceError::NotFound("workspace"));
+        }
+        Ok(PortalLink {
+            url: format!("{}/portal/{token}", self.portal_links.public_url),
+            expires_at,
+            read_only,
+        })
+    }
+
+    /// Signs in through a portal link: the link is spent, and a session of its workspace opens.
+    /// An unknown, used or expired link is refused alike, and counts as a failed sign-in from
+    /// `client`, so links cannot be guessed any faster than API keys.
+    pub async fn open_portal_link(
+        &self,
+        token: &str,
+        client: IpAddr,
+    ) -> Result<(SessionToken, bool), ServiceError> {
+        if let Some(wait) = self.login_throttle.refused(client, Instant::now()) {
+            self.deliverer.metrics.login_throttled();
+            return Err(ServiceError::Throttled(wait));
+        }
+        let now = self.clock.now();
+        let grant = match token {
+            "" => None,
+            token => {
+                self.store
+                    .redeem_portal_link(&token_hash(token), now)
+                    .await?
+            }
+        };
+        let Some(grant) = grant else {
+            self.login_throttle.failed(client, Instant::now());
+            return Err(ServiceError::Refused);
+        };
+        let session = self
+            .open_session(grant.workspace_id, grant.read_only)
+            .await?;
+        Ok((session, grant.read_only))
+    }
+
+    /// A new session on the workspace. A fresh token at every sign-in: a token planted before
+    /// sign-in is never promoted.
+    async fn open_session(
+        &self,
+        workspace_id: String,
+        read_only: bool,
+    ) -> Result<SessionToken, ServiceError> {
         let token = random_base62(TOKEN_CHARS);
         let now = self.clock.now();
         self.store
@@ -60,6 +136,7 @@ impl Service {
                 token_hash: token_hash(&token),
                 workspace_id,
                 csrf_token: random_base62(TOKEN_CHARS),
+                read_only,
                 created_at: now,
                 expires_at: now + SESSION_TTL_MS,
             })

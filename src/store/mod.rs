@@ -249,6 +249,18 @@ pub trait Sessions: Send + Sync + 'static {
 
     /// Ends the session (signing out); unknown hashes are ignored.
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
+
+    /// Stores a portal link, and drops links that expired before it was minted. Refuses
+    /// (`Ok(false)`) when the workspace does not exist.
+    async fn create_portal_link(&self, link: &NewPortalLink) -> StoreResult<bool>;
+
+    /// Spends the link whose token hashes to `token_hash`, if it expires after `now`: a link
+    /// opens once, on whichever process redeems it first.
+    async fn redeem_portal_link(
+        &self,
+        token_hash: &[u8],
+        now: Millis,
+    ) -> StoreResult<Option<PortalGrant>>;
 }
 
 /// Every role together: what a backend implements, and what the composition root holds.

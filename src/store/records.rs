@@ -313,6 +313,8 @@ pub struct NewSession {
     pub workspace_id: String,
     /// The synchronizer token every form of this session must carry.
     pub csrf_token: String,
+    /// Shows every page and changes nothing (support staff, through a portal link).
+    pub read_only: bool,
     pub created_at: Millis,
     pub expires_at: Millis,
 }
@@ -323,13 +325,33 @@ pub struct Session {
     pub workspace_id: String,
     pub workspace_name: String,
     pub csrf_token: String,
+    pub read_only: bool,
     pub expires_at: Millis,
+}
+
+/// A portal link to store: a one-time sign-in to a workspace's dashboard. Only the SHA-256 hash
+/// of its token is stored.
+#[derive(Debug, Clone)]
+pub struct NewPortalLink {
+    pub token_hash: Vec<u8>,
+    pub workspace_id: String,
+    pub read_only: bool,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// What a redeemed portal link opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalGrant {
+    pub workspace_id: String,
+    pub read_only: bool,
 }
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
             .field("workspace_id", &self.workspace_id)
+            .field("read_only", &self.read_only)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }

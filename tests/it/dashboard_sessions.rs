@@ -147,6 +147,7 @@ async fn sessions_end_when_they_expire() {
         token_hash: vec![7; 32],
         workspace_id: ws.id.clone(),
         csrf_token: "csrf".into(),
+        read_only: false,
         created_at: 1_000,
         expires_at: 5_000,
     };

@@ -34,6 +34,7 @@ mod openapi;
 mod operational_crash;
 mod operational_events;
 mod pgbouncer;
+mod portal;
 mod process;
 mod properties;
 mod readme;

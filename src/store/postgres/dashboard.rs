@@ -1,12 +1,12 @@
-//! What the dashboard needs beyond the API's records: sign-in sessions, delivery stats, and
-//! secret rotation.
+//! What the dashboard needs beyond the API's records: sign-in sessions, portal links, delivery
+//! stats, and secret rotation.
 
 use super::PgStore;
 use super::db::{Run, query};
 use crate::domain::time::Millis;
 use crate::domain::webhook::Secret;
 use crate::store::rows::Columns;
-use crate::store::{DeliveryStats, NewSession, Session, StoreResult};
+use crate::store::{DeliveryStats, NewPortalLink, NewSession, PortalGrant, Session, StoreResult};
 
 pub async fn create_session(store: &PgStore, s: &NewSession) -> StoreResult<()> {
     let mut tx = store.begin().await?;
@@ -16,12 +16,14 @@ pub async fn create_session(store: &PgStore, s: &NewSession) -> StoreResult<()> 
         .execute(&mut *tx)
         .await?;
     query(
-        "INSERT INTO dashboard_sessions (token_hash, workspace_id, csrf_token, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO dashboard_sessions (token_hash, workspace_id, csrf_token, read_only,
+             created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&s.token_hash)
     .bind(&s.workspace_id)
     .bind(&s.csrf_token)
+    .bind(s.read_only)
     .bind(s.created_at)
     .bind(s.expires_at)
     .execute(&mut *tx)
@@ -36,7 +38,7 @@ pub async fn session(
     now: Millis,
 ) -> StoreResult<Option<Session>> {
     let row = query(
-        "SELECT s.workspace_id, w.name, s.csrf_token, s.expires_at
+        "SELECT s.workspace_id, w.name, s.csrf_token, s.read_only, s.expires_at
          FROM dashboard_sessions s JOIN workspaces w ON w.id = s.workspace_id
          WHERE s.token_hash = $1 AND s.expires_at > $2",
     )
@@ -49,6 +51,7 @@ pub async fn session(
             workspace_id: r.text("workspace_id")?,
             workspace_name: r.text("name")?,
             csrf_token: r.text("csrf_token")?,
+            read_only: r.flag("read_only")?,
             expires_at: r.int("expires_at")?,
         })
     })
@@ -61,6 +64,51 @@ pub async fn delete_session(store: &PgStore, token_hash: &[u8]) -> StoreResult<(
         .execute_on(&store.db)
         .await?;
     Ok(())
+}
+
+pub async fn create_portal_link(store: &PgStore, link: &NewPortalLink) -> StoreResult<bool> {
+    let mut tx = store.begin().await?;
+    // Links live minutes; dropping the expired ones at each mint keeps the table small.
+    query("DELETE FROM portal_links WHERE expires_at <= $1")
+        .bind(link.created_at)
+        .execute(&mut *tx)
+        .await?;
+    let inserted = query(
+        "INSERT INTO portal_links (token_hash, workspace_id, read_only, created_at, expires_at)
+         SELECT $1, id, $3, $4, $5 FROM workspaces WHERE id = $2",
+    )
+    .bind(&link.token_hash)
+    .bind(&link.workspace_id)
+    .bind(link.read_only)
+    .bind(link.created_at)
+    .bind(link.expires_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+pub async fn redeem_portal_link(
+    store: &PgStore,
+    token_hash: &[u8],
+    now: Millis,
+) -> StoreResult<Option<PortalGrant>> {
+    // Deleting is redeeming: of two processes redeeming at once, one gets the row.
+    let row = query(
+        "DELETE FROM portal_links WHERE token_hash = $1
+         RETURNING workspace_id, read_only, expires_at",
+    )
+    .bind(token_hash)
+    .fetch_optional_on(&store.db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.int("expires_at")? <= now {
+        return Ok(None);
+    }
+    Ok(Some(PortalGrant {
+        workspace_id: row.text("workspace_id")?,
+        read_only: row.flag("read_only")?,
+    }))
 }
 
 pub async fn delivery_stats(

@@ -540,4 +540,16 @@ impl Sessions for PgStore {
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
         dashboard::delete_session(self, token_hash).await
     }
+
+    async fn create_portal_link(&self, link: &NewPortalLink) -> StoreResult<bool> {
+        dashboard::create_portal_link(self, link).await
+    }
+
+    async fn redeem_portal_link(
+        &self,
+        token_hash: &[u8],
+        now: Millis,
+    ) -> StoreResult<Option<PortalGrant>> {
+        dashboard::redeem_portal_link(self, token_hash, now).await
+    }
 }

@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006", "delivery_options"),
     migration!(7, "0007", "disabled_at"),
     migration!(8, "0008", "fair_claims"),
+    migration!(9, "0009", "portal"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -546,4 +546,20 @@ impl Sessions for SqliteStore {
         self.write(move |conn| dashboard::delete_session(conn, &token_hash))
             .await
     }
+
+    async fn create_portal_link(&self, link: &NewPortalLink) -> StoreResult<bool> {
+        let link = link.clone();
+        self.write(move |conn| dashboard::create_portal_link(conn, &link))
+            .await
+    }
+
+    async fn redeem_portal_link(
+        &self,
+        token_hash: &[u8],
+        now: Millis,
+    ) -> StoreResult<Option<PortalGrant>> {
+        let token_hash = token_hash.to_vec();
+        self.write(move |conn| dashboard::redeem_portal_link(conn, &token_hash, now))
+            .await
+    }
 }

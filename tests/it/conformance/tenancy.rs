@@ -199,11 +199,15 @@ pub async fn a_session_lives_until_it_expires_or_is_ended(store: Arc<dyn Store>)
         token_hash: hash.to_vec(),
         workspace_id: ws.clone(),
         csrf_token: "csrf".into(),
+        read_only: hash == b"ro",
         created_at,
         expires_at: created_at + 1_000,
     };
     store.create_session(&new(b"s1", T0)).await.unwrap();
+    store.create_session(&new(b"ro", T0)).await.unwrap();
+    assert!(store.session(b"ro", T0).await.unwrap().unwrap().read_only);
     let found = store.session(b"s1", T0 + 999).await.unwrap().unwrap();
+    assert!(!found.read_only);
     assert_eq!(
         (
             found.workspace_id.as_str(),
@@ -222,6 +226,69 @@ pub async fn a_session_lives_until_it_expires_or_is_ended(store: Arc<dyn Store>)
     assert!(
         store.session(b"s2", T0 + 5_001).await.unwrap().is_none(),
         "signed out"
+    );
+}
+
+pub async fn a_portal_link_opens_once_before_it_expires(store: Arc<dyn Store>) {
+    let ws = workspace(&*store).await;
+    let link = |hash: &[u8], workspace_id: &str, read_only: bool, created_at: i64| NewPortalLink {
+        token_hash: hash.to_vec(),
+        workspace_id: workspace_id.to_string(),
+        read_only,
+        created_at,
+        expires_at: created_at + 1_000,
+    };
+    assert!(
+        store
+            .create_portal_link(&link(b"l1", &ws, false, T0))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .create_portal_link(&link(b"l2", &ws, true, T0))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .create_portal_link(&link(b"l3", "ws_nobody", false, T0))
+            .await
+            .unwrap(),
+        "no link to a workspace that does not exist"
+    );
+    let grant = |workspace_id: &str, read_only| PortalGrant {
+        workspace_id: workspace_id.to_string(),
+        read_only,
+    };
+    assert_eq!(
+        store.redeem_portal_link(b"l1", T0 + 999).await.unwrap(),
+        Some(grant(&ws, false))
+    );
+    assert_eq!(
+        store.redeem_portal_link(b"l1", T0 + 999).await.unwrap(),
+        None,
+        "a link opens once"
+    );
+    assert_eq!(
+        store.redeem_portal_link(b"l2", T0 + 1_000).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        store.redeem_portal_link(b"unknown", T0).await.unwrap(),
+        None
+    );
+    // Minting drops the links that expired before it.
+    assert!(
+        store
+            .create_portal_link(&link(b"l4", &ws, true, T0 + 5_000))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.redeem_portal_link(b"l4", T0 + 5_001).await.unwrap(),
+        Some(grant(&ws, true))
     );
 }
 
