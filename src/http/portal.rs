@@ -42,6 +42,17 @@ pub struct PortalSessionView {
     pub read_only: bool,
 }
 
+/// Mints the link and writes the answer, for either route.
+async fn mint(
+    service: &Service,
+    workspace_id: &str,
+    body: Option<PortalBody>,
+) -> ApiResult<(StatusCode, Json<PortalSessionView>)> {
+    let read_only = body.unwrap_or_default().read_only;
+    let link = service.mint_portal_link(workspace_id, read_only).await?;
+    Ok(view(link))
+}
+
 fn view(link: PortalLink) -> (StatusCode, Json<PortalSessionView>) {
     let view = PortalSessionView {
         url: link.url,
@@ -71,10 +82,7 @@ pub async fn create(
     WorkspaceId(workspace_id): WorkspaceId,
     OptionalJson(body): OptionalJson<PortalBody>,
 ) -> ApiResult<(StatusCode, Json<PortalSessionView>)> {
-    let read_only = body.unwrap_or_default().read_only;
-    Ok(view(
-        service.mint_portal_link(&workspace_id, read_only).await?,
-    ))
+    mint(&service, &workspace_id, body).await
 }
 
 /// Mint a portal link for a workspace
@@ -99,8 +107,5 @@ pub async fn create_for_workspace(
     Path(workspace_id): Path<String>,
     OptionalJson(body): OptionalJson<PortalBody>,
 ) -> ApiResult<(StatusCode, Json<PortalSessionView>)> {
-    let read_only = body.unwrap_or_default().read_only;
-    Ok(view(
-        service.mint_portal_link(&workspace_id, read_only).await?,
-    ))
+    mint(&service, &workspace_id, body).await
 }
