@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 
 use super::form::Fields;
 use crate::domain::Invalid;
+use crate::domain::data_search::typed_value;
 use crate::domain::delivery_options::{
     Filter, Headers, RateLimit, WebhookTimeout, parse_retry_schedule,
 };
@@ -382,24 +383,6 @@ fn split_values(text: &str) -> Result<Vec<Value>, String> {
     }
     values.extend(typed_value(&piece)?);
     Ok(values)
-}
-
-/// One value as the form's hint describes: a JSON number or boolean, a quoted JSON string, or
-/// else the text itself.
-fn typed_value(piece: &str) -> Result<Option<Value>, String> {
-    let piece = piece.trim();
-    if piece.is_empty() {
-        return Ok(None);
-    }
-    if piece.starts_with('"') {
-        return serde_json::from_str::<String>(piece)
-            .map(|s| Some(Value::String(s)))
-            .map_err(|_| format!("{piece} is not a quoted value like \"a, b\""));
-    }
-    Ok(Some(match serde_json::from_str::<Value>(piece) {
-        Ok(value @ (Value::Number(_) | Value::Bool(_))) => value,
-        _ => Value::String(piece.to_owned()),
-    }))
 }
 
 /// A filter's values as the form spells them, reading back to the same values: numbers and

@@ -202,6 +202,11 @@ impl Filter {
         &self.0
     }
 
+    /// A filter of the given rules, all of which must pass.
+    pub(crate) fn all_of(rules: Vec<FilterRule>) -> Self {
+        Self(rules)
+    }
+
     /// Whether an event with this `data` passes: every path must resolve to a listed value.
     pub fn matches(&self, data: &Value) -> bool {
         self.0.iter().all(|rule| rule.matches(data))
@@ -230,7 +235,11 @@ impl Filter {
 
 impl FilterRule {
     fn parse(path: &str, values: &Value) -> Result<Self, Invalid> {
-        let field = format!("filter.{path}");
+        Self::parse_as(format!("filter.{path}"), path, values)
+    }
+
+    /// A rule whose refusal names `field` (an events search names `data.<path>`).
+    pub(crate) fn parse_as(field: String, path: &str, values: &Value) -> Result<Self, Invalid> {
         let segments = parse_path(&field, path)?;
         let values = values.as_array().ok_or_else(|| {
             Invalid::field(&field, "must be a list of strings, numbers or booleans")

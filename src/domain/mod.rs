@@ -6,6 +6,7 @@ pub mod address;
 pub mod after_attempt;
 pub mod attempt;
 pub mod clock;
+pub mod data_search;
 pub mod delivery_options;
 pub mod envelope;
 pub mod event_type;

@@ -25,7 +25,7 @@ impl Subscriber {
             && self
                 .filter
                 .as_ref()
-                .is_none_or(|filter| data.get().is_some_and(|d| filter.matches(d)))
+                .is_none_or(|filter| data.value().is_some_and(|d| filter.matches(d)))
     }
 }
 
@@ -57,7 +57,8 @@ impl<'a> EventData<'a> {
         }
     }
 
-    fn get(&mut self) -> Option<&serde_json::Value> {
+    /// The event's `data`, parsed on first use; `None` when the payload has none.
+    pub fn value(&mut self) -> Option<&serde_json::Value> {
         self.parsed
             .get_or_insert_with(|| {
                 let mut envelope: serde_json::Value = serde_json::from_str(self.payload).ok()?;

@@ -17,8 +17,11 @@ use super::error::responses::{
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, PageParams, Path, QueryParams, WorkspaceId};
 use super::views::{self, EventAccepted, EventListItem, EventView, List};
+use crate::domain::attempt::DeliveryState;
+use crate::domain::data_search::DataSearch;
 use crate::domain::trace::valid_traceparent;
 use crate::service::{Emit, Service, event_types};
+use crate::store::EventFilter;
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 
 /// An event to emit. Fields are optional here only so that a missing one is answered 422 naming
@@ -105,15 +108,31 @@ pub async fn create(
 }
 
 /// List events
+///
+/// Newest first. Every filter given must hold; `data.<path>=<value>` (any number of them) keeps
+/// the events whose `data` has that value at that dotted path: a JSON number or `true`/`false`
+/// matches as that type, anything else (or a value in double quotes) as text.
 #[utoipa::path(get, path = "/api/v1/events", operation_id = "list_events", tag = "Events",
     security(("api_key" = [])),
     params(
         PageParams,
         ("type" = Option<String>, Query, description = "Only events of this type"),
+        ("since" = Option<String>, Query, format = DateTime,
+            description = "Only events accepted at or after this RFC 3339 time"),
+        ("until" = Option<String>, Query, format = DateTime,
+            description = "Only events accepted at or before this RFC 3339 time"),
+        ("state" = Option<String>, Query,
+            description = "`pending`, `succeeded` or `failed`: events with at least one delivery in that state"),
+        ("webhook_id" = Option<String>, Query,
+            description = "Only events with a delivery to this webhook (`wh_…`)"),
+        ("data.<path>" = Option<String>, Query,
+            description = "Events whose `data` holds this value at this dotted path, e.g. \
+                `data.agent_id=agent_support_en`; any number, ANDed"),
     ),
     responses(
         (status = 200, description = "A page of events, newest first", body = List<EventListItem>),
         (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
         (status = 422, response = Unprocessable),
         (status = 503, response = Unavailable),
     ))]
@@ -123,12 +142,57 @@ pub async fn list(
     query: QueryParams,
 ) -> ApiResult<Json<List<EventListItem>>> {
     let page = query.page()?;
-    let events = state
-        .service
-        .store
-        .list_events(&workspace_id, query.get("type"), page)
-        .await?;
+    let filter = event_filter(&query)?;
+    let store = &state.service.store;
+    // Another workspace's webhook is not found, rather than an empty list.
+    if let Some(webhook_id) = &filter.webhook_id
+        && store.webhook(&workspace_id, webhook_id).await?.is_none()
+    {
+        return Err(ApiError::not_found("webhook"));
+    }
+    let events = store.list_events(&workspace_id, &filter, page).await?;
     Ok(Json(views::list(events, views::event_list_item)))
+}
+
+/// The list's filters from the query, each refused with a 422 naming its parameter.
+fn event_filter(query: &QueryParams) -> ApiResult<EventFilter> {
+    let state = match query.get("state") {
+        None => None,
+        Some("pending") => Some(DeliveryState::Pending),
+        Some("succeeded") => Some(DeliveryState::Succeeded),
+        Some("failed") => Some(DeliveryState::Failed),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "state",
+                "must be pending, succeeded or failed",
+            ));
+        }
+    };
+    let (since, until) = (query.time("since")?, query.time("until")?);
+    if let (Some(since), Some(until)) = (since, until)
+        && until < since
+    {
+        return Err(ApiError::invalid("until", "must not be before since"));
+    }
+    let webhook_id = match query.get("webhook_id") {
+        Some("") => return Err(ApiError::invalid("webhook_id", "must not be empty")),
+        other => other.map(str::to_string),
+    };
+    let mut conditions: Vec<(String, String)> = query
+        .0
+        .iter()
+        .filter_map(|(name, value)| Some((name.strip_prefix("data.")?.to_string(), value.clone())))
+        .collect();
+    // In a fixed order, so the same query always names the same parameter when refused.
+    conditions.sort();
+    Ok(EventFilter {
+        event_type: query.get("type").map(str::to_string),
+        since,
+        until,
+        state,
+        webhook_id,
+        data: DataSearch::parse(&conditions)?,
+    })
 }
 
 /// Get an event

@@ -148,10 +148,12 @@ pub trait Events: Send + Sync + 'static {
     /// Stores the event and one delivery per enabled webhook subscribed to its type, atomically.
     async fn ingest_event(&self, event: NewEvent) -> StoreResult<Ingested>;
 
+    /// The workspace's events that pass `filter`, newest first. A search by `data` may answer
+    /// a short page with a `next_cursor` (SQLite reads a bounded number of events per page).
     async fn list_events(
         &self,
         workspace_id: &str,
-        event_type: Option<&str>,
+        filter: &EventFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Event>>;
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 pub use crate::domain::after_attempt::NextStep;
 use crate::domain::after_attempt::Plan;
 use crate::domain::attempt::{DeliveryState, Outcome, Trigger};
+use crate::domain::data_search::DataSearch;
 pub use crate::domain::delivery_options::DeliveryOptions;
 use crate::domain::delivery_options::{Filter, Headers, RateLimit, WebhookTimeout};
 use crate::domain::fair_share::Budget;
@@ -295,6 +296,32 @@ pub struct Attempt {
     pub response: String,
     pub response_truncated: bool,
     pub next_attempt_at: Option<Millis>,
+}
+
+/// Which events an events list shows; every condition given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub event_type: Option<String>,
+    /// Accepted at or after this time.
+    pub since: Option<Millis>,
+    /// Accepted at or before this time.
+    pub until: Option<Millis>,
+    /// With at least one delivery in this state.
+    pub state: Option<DeliveryState>,
+    /// With a delivery to this webhook.
+    pub webhook_id: Option<String>,
+    /// What the event's `data` holds.
+    pub data: Option<DataSearch>,
+}
+
+impl EventFilter {
+    /// Events of one type.
+    pub fn of_type(event_type: &str) -> Self {
+        Self {
+            event_type: Some(event_type.to_string()),
+            ..Self::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -25,6 +25,7 @@ mod delivery;
 mod delivery_options;
 mod docs_page;
 mod egress_proxy;
+mod events_log;
 mod fair_delivery;
 mod hostile_input;
 mod login_throttle;

@@ -5,6 +5,7 @@
 
 use crate::conformance;
 
+use conformance::events_log::*;
 use conformance::fairness::*;
 use conformance::operational::*;
 use conformance::options::*;
@@ -63,6 +64,7 @@ conformance!(
     a_test_delivery_is_neither_listed_nor_queued,
     a_session_lives_until_it_expires_or_is_ended,
     a_portal_link_opens_once_before_it_expires,
+    the_events_log_filters_by_time_state_webhook_and_data,
     a_rotated_secret_signs_first_and_the_old_one_until_it_expires,
     delivery_stats_count_recent_deliveries_by_state,
     failing_without_a_success_for_too_long_disables_the_webhook,

@@ -9,10 +9,8 @@ use sqlx::PgConnection;
 use crate::domain::ids;
 use crate::domain::routing::route;
 use crate::store::operational::OperationalEvent;
-use crate::store::rows::{
-    Columns, Subscriber, delivery_summary_from, event_columns, event_from, page,
-};
-use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest, StoreResult};
+use crate::store::rows::{Columns, Subscriber, delivery_summary_from, event_columns, event_from};
+use crate::store::{DeliverySummary, Event, Ingested, NewEvent, StoreResult};
 
 pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> {
     let mut tx = store.begin().await?;
@@ -139,27 +137,6 @@ pub(super) async fn emit(
 ) -> StoreResult<u32> {
     let about = Some(operational.about_webhook_id.as_str());
     insert(conn, &operational.event, about).await
-}
-
-pub async fn list(
-    store: &PgStore,
-    workspace_id: &str,
-    event_type: Option<&str>,
-    req: PageRequest,
-) -> StoreResult<Page<Event>> {
-    let rows = query(concat!(
-        "SELECT ",
-        event_columns!(),
-        " FROM events WHERE workspace_id = $1 AND NOT is_test AND ($2::TEXT IS NULL OR event_type = $2)
-          AND ($3::BIGINT IS NULL OR seq < $3) ORDER BY seq DESC LIMIT $4"
-    ))
-    .bind(workspace_id)
-    .bind(event_type)
-    .bind(req.cursor)
-    .bind(i64::from(req.limit) + 1)
-    .fetch_all_on(&store.db)
-    .await?;
-    page(&rows, req.limit, event_from)
 }
 
 pub async fn get(

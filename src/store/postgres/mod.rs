@@ -8,6 +8,7 @@ mod batch;
 mod claim;
 mod dashboard;
 mod db;
+mod event_log;
 mod events;
 mod history;
 mod queue;
@@ -430,10 +431,10 @@ impl Events for PgStore {
     async fn list_events(
         &self,
         workspace_id: &str,
-        event_type: Option<&str>,
+        filter: &EventFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Event>> {
-        events::list(self, workspace_id, event_type, page).await
+        event_log::list(self, workspace_id, filter, page).await
     }
 
     async fn event(

@@ -3,12 +3,12 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::rows::{all, delivery_summary_from, event_columns, event_from, page};
+use super::rows::{all, delivery_summary_from, event_columns, event_from};
 use crate::domain::ids;
 use crate::domain::routing::route;
 use crate::store::operational::OperationalEvent;
 use crate::store::rows::Subscriber;
-use crate::store::{DeliverySummary, Event, Ingested, NewEvent, Page, PageRequest, StoreResult};
+use crate::store::{DeliverySummary, Event, Ingested, NewEvent, StoreResult};
 
 /// Ingests one event inside the writer's transaction (see `writer`: many share one commit).
 pub fn ingest(conn: &Connection, event: &NewEvent) -> StoreResult<Ingested> {
@@ -132,27 +132,6 @@ pub fn emit(conn: &Connection, operational: &OperationalEvent) -> StoreResult<u3
         &operational.event,
         Some(&operational.about_webhook_id),
     )
-}
-
-pub fn list(
-    conn: &Connection,
-    workspace_id: &str,
-    event_type: Option<&str>,
-    req: PageRequest,
-) -> StoreResult<Page<Event>> {
-    let query = conn.prepare_cached(concat!(
-        "SELECT ",
-        event_columns!(),
-        " FROM events WHERE workspace_id = ?1 AND is_test = 0 AND (?2 IS NULL OR event_type = ?2)
-          AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4"
-    ))?;
-    let params = params![
-        workspace_id,
-        event_type,
-        req.cursor,
-        i64::from(req.limit) + 1
-    ];
-    page(query, params, req.limit, |r| event_from(r))
 }
 
 pub fn get(

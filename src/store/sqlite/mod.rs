@@ -10,6 +10,7 @@
 mod admin;
 mod claim;
 mod dashboard;
+mod event_log;
 mod events;
 mod history;
 mod migrate;
@@ -377,11 +378,11 @@ impl Events for SqliteStore {
     async fn list_events(
         &self,
         workspace_id: &str,
-        event_type: Option<&str>,
+        filter: &EventFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Event>> {
-        let (workspace_id, event_type) = (workspace_id.to_string(), event_type.map(str::to_string));
-        self.read(move |conn| events::list(conn, &workspace_id, event_type.as_deref(), page))
+        let (workspace_id, filter) = (workspace_id.to_string(), filter.clone());
+        self.read(move |conn| event_log::list(conn, &workspace_id, &filter, page))
             .await
     }
 

@@ -1,5 +1,6 @@
 //! The scenarios every Store backend must pass; `tests/it/store_conformance.rs` runs each on every backend.
 
+pub mod events_log;
 pub mod fairness;
 pub mod fixtures;
 pub mod operational;

@@ -16,7 +16,7 @@ const EXHAUSTED: &str = "DeliveryExhausted";
 /// The workspace's events of one type, oldest first.
 async fn events_of(store: &dyn Store, ws: &str, event_type: &str) -> Vec<Event> {
     let mut events = store
-        .list_events(ws, Some(event_type), page(100))
+        .list_events(ws, &EventFilter::of_type(event_type), page(100))
         .await
         .unwrap()
         .items;

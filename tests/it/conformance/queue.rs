@@ -309,7 +309,7 @@ pub async fn a_test_delivery_is_neither_listed_nor_queued(store: Arc<dyn Store>)
     );
     assert!(
         store
-            .list_events(&ws, None, page(10))
+            .list_events(&ws, &EventFilter::default(), page(10))
             .await
             .unwrap()
             .items

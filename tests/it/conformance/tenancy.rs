@@ -184,7 +184,7 @@ pub async fn an_idempotency_key_replays_within_its_window_and_refuses_another_bo
     assert_ne!(later.id, first.id);
     assert_eq!(
         store
-            .list_events(&ws, None, page(10))
+            .list_events(&ws, &EventFilter::default(), page(10))
             .await
             .unwrap()
             .items
