@@ -9,11 +9,13 @@
 //! Every action a page offers is a use case in `service`, the same one the API calls; the
 //! dashboard only reads forms and writes pages.
 //!
-//! Modules: `session` (sign-in, sessions, CSRF), `webhooks` (list and forms), `options_form`
+//! Modules: `brand` (the portal's name, accent and logo on every page), `session` (sign-in,
+//! sessions, CSRF), `webhooks` (list and forms), `options_form`
 //! (the delivery options in the form), `page` (one webhook: settings and options, secret, test
 //! sends), `history` (Request History and retries), `event_types`, `format` (how values read on
 //! a page).
 
+mod brand;
 mod event_types;
 mod form;
 pub(crate) mod format;
@@ -36,6 +38,8 @@ use crate::domain::Invalid;
 use crate::service::{Service, ServiceError, Trouble};
 use crate::store::StoreError;
 use crate::web::PageHeaders;
+
+pub(crate) use brand::Brand;
 
 /// What the pages can reach: the use cases (and through them the store) and the settings.
 #[derive(Clone)]
@@ -64,6 +68,12 @@ impl PageState {
 pub fn router(state: PageState) -> Router {
     // Pages may be framed only by the origins in SPEAKNODE_PORTAL_EMBED_ORIGINS (none unset).
     let headers = PageHeaders::new(&state.config.portal.embed_origins);
+    let brand = Arc::new(Brand::new(&state.config.portal));
+    let branding = Router::new()
+        .route("/assets/brand.css", get(brand::stylesheet_route))
+        .route("/assets/logo", get(brand::logo))
+        .route("/favicon.ico", get(brand::favicon))
+        .with_state(brand.clone());
     Router::new()
         .route("/", get(|| async { Redirect::to("/webhooks") }))
         .route("/login", get(session::login_page).post(session::login))
@@ -90,7 +100,9 @@ pub fn router(state: PageState) -> Router {
         .route("/assets/app.css", get(stylesheet))
         .route("/assets/app.js", get(script))
         .route("/assets/icon.svg", get(icon))
-        .route("/favicon.ico", get(icon))
+        .merge(branding)
+        // Every page, error pages included, is rendered with the brand (see `brand`).
+        .layer(axum::middleware::from_fn_with_state(brand, brand::scope))
         .layer(axum::middleware::map_response(move |response| {
             let headers = headers.clone();
             async move { headers.apply(response) }
@@ -102,14 +114,15 @@ const STYLESHEET: &str = include_str!("assets/app.css");
 const SCRIPT: &str = include_str!("assets/app.js");
 const ICON: &str = include_str!("assets/icon.svg");
 
-/// Assets are public (the login page needs them) and change only with the binary.
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// Assets are public (the login page needs them) and change only with the binary (or, for the
+/// brand's, with a restart).
+fn asset(content_type: &'static str, body: impl Into<axum::body::Body>) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
-        body,
+        body.into(),
     )
         .into_response()
 }
@@ -128,7 +141,7 @@ async fn icon() -> Response {
 
 /// Renders a page, or the error page if the template fails (it never should).
 pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
-    match page.render() {
+    match brand::render_branded(page) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "a dashboard template failed to render");

@@ -1,10 +1,13 @@
 // A user's whole journey through the dashboard, in real headless Chromium (Debian's, driven by
 // playwright-core: no browser download). Run by tests/it/browser.rs, which starts the service and a
-// receiver and passes their addresses in the environment. Exits 0 only if every step passed and
-// no page logged a console error, threw, failed a request, answered >= 400 or opened a dialog.
+// receiver and passes their addresses in the environment; with JOURNEY_PASS=brand it runs instead a
+// short pass over every page of a service with a portal name, accent and logo. Exits 0 only if
+// every step passed, no page logged a console error, threw, failed a request, answered >= 400 or
+// opened a dialog, and axe-core found no serious or critical problem on any page, light or dark.
 
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 
 const BASE = need("SPEAKNODE_BASE_URL");
@@ -13,6 +16,10 @@ const RECEIVER_URL = need("RECEIVER_URL");
 const RECEIVER_CONTROL_URL = need("RECEIVER_CONTROL_URL");
 const SHOTS = process.env.SCREENSHOT_DIR || "target/screenshots";
 const XSS = "<script>alert(1)</script>";
+// "full": the whole journey; "brand": a short pass over each page of a branded service.
+const PASS = process.env.JOURNEY_PASS || "full";
+const BRAND_NAME = process.env.PORTAL_NAME;
+const ACCENT = process.env.PORTAL_ACCENT;
 
 function need(name) {
   const value = process.env[name];
@@ -63,9 +70,12 @@ function emit(sessionId) {
   return api("POST", "/api/v1/events", { type: "SessionStarted", data });
 }
 
-/// Watches every page for anything a user (or a developer console) would see go wrong.
-function watch(page) {
+/// Watches every page for anything a user (or a developer console) would see go wrong;
+/// `expected404` names the one page that must answer 404 (the invalid-link page).
+function watch(page, { expected404 } = {}) {
   page.on("console", (m) => {
+    // Chromium logs a page that answers 404 as a console error, whatever its content.
+    if (expected404 && m.text().includes("404")) return;
     if (m.type() === "error") problems.push(`console error on ${page.url()}: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`uncaught exception on ${page.url()}: ${e.message}`));
@@ -76,7 +86,8 @@ function watch(page) {
     if (error !== "net::ERR_ABORTED") problems.push(`request failed: ${r.url()} (${error})`);
   });
   page.on("response", (r) => {
-    if (r.status() >= 400) problems.push(`${r.status()} for ${r.url()}`);
+    const fine = r.status() === 404 && expected404 && r.url().endsWith(expected404);
+    if (r.status() >= 400 && !fine) problems.push(`${r.status()} for ${r.url()}`);
   });
   page.on("dialog", async (d) => {
     problems.push(`a dialog opened (${d.type()}: ${d.message()}): page content ran as script`);
@@ -84,10 +95,47 @@ function watch(page) {
   });
 }
 
+// axe-core checks each page as it is: WCAG 2.1 A and AA plus axe's best practices, in the light
+// and in the dark scheme. Serious and critical findings fail the journey; the others are listed.
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
+const axeFindings = [];
+
+async function accessible(page, label) {
+  for (const scheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme: scheme });
+    // Evaluated through the DevTools protocol, which the page's CSP does not govern: an injected
+    // <script> (page.addScriptTag) is inline script, which `script-src 'self'` refuses.
+    if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(AXE_SOURCE);
+    const violations = await page.evaluate(async (tags) => {
+      const results = await window.axe.run(document, { runOnly: { type: "tag", values: tags } });
+      return results.violations.map((v) => ({
+        id: v.id, impact: v.impact, count: v.nodes.length,
+        targets: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+      }));
+    }, AXE_TAGS);
+    const where = `${label} (${scheme})`;
+    axeFindings.push({ where, violations });
+    for (const v of violations) {
+      const line = `axe on ${where}: ${v.id} [${v.impact}] x${v.count}: ${v.targets.join(" | ")}`;
+      if (v.impact === "serious" || v.impact === "critical") problems.push(line);
+      else console.log(`  (${line})`);
+    }
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+}
+
 async function shot(page, name) {
   // The sidebar is sticky: from the top, a full-page picture shows it where a user sees it.
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/// The same page as a browser set to a dark appearance shows it.
+async function darkShot(page, name) {
+  await page.emulateMedia({ colorScheme: "dark" });
+  await shot(page, name);
+  await page.emulateMedia({ colorScheme: "light" });
 }
 
 /// After sign-in, no page may contain the API key.
@@ -110,12 +158,14 @@ async function signIn(page) {
   await page.goto(BASE + "/");
   check(new URL(page.url()).pathname === "/login", `landed on ${page.url()}`);
   await shot(page, "login");
+  await accessible(page, "sign-in");
 
   step("a wrong API key shows an error");
   await page.getByLabel("API key").fill("sk_this_is_not_a_valid_key_000000");
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("alert").filter({ hasText: "not valid" }).waitFor();
   check(new URL(page.url()).pathname === "/login", "a wrong key must not sign in");
+  await accessible(page, "sign-in with an error");
 
   step("signing in with the keyboard only");
   await page.getByLabel("API key").focus();
@@ -124,6 +174,7 @@ async function signIn(page) {
   await page.waitForURL(BASE + "/webhooks");
   await page.getByText("No webhooks yet").waitFor();
   await keyNotShown(page);
+  await accessible(page, "webhooks list, empty");
 }
 
 async function createWebhook(page) {
@@ -143,6 +194,8 @@ async function createWebhook(page) {
   const describedBy = await page.getByLabel("URL").getAttribute("aria-describedby");
   check(describedBy.includes("url-error"), "the error is tied to the URL field");
   await shot(page, "create-form-error");
+  await darkShot(page, "create-form-error-dark");
+  await accessible(page, "create form with errors");
 
   step("creating the webhook through the form");
   await page.getByLabel("URL").fill(RECEIVER_URL);
@@ -192,6 +245,7 @@ async function deliveryOptions(page) {
   await page.getByLabel("Filter 1 values").fill("agent_7");
   await page.getByLabel("Timeout").fill("10s");
   await shot(page, "create-form-options");
+  await accessible(page, "create form with delivery options");
   await page.getByRole("button", { name: "Save" }).click();
   await page.getByRole("status").filter({ hasText: "Webhook created." }).waitFor();
   const id = new URL(page.url()).pathname.split("/")[2];
@@ -272,6 +326,7 @@ async function retryAndRefresh(page, id) {
   // The webhook is disabled, so the retry waits: the page shows it is pending and polls.
   await page.locator("#history .live-note").waitFor();
   await shot(page, "webhook-disabled-pending");
+  await accessible(page, "webhook page, disabled, a retry pending");
   await api("PATCH", `/api/v1/webhooks/${id}`, { enabled: true });
   await eventually("the retried attempt to appear without a reload", async () => (await rows(page).count()) > before);
   const newest = rows(page).first();
@@ -309,6 +364,7 @@ async function editWithABadUrl(page, id) {
   await page.getByRole("button", { name: "Save" }).click();
   await page.locator("#url-error").filter({ hasText: "URL must use http or https." }).waitFor();
   check((await page.getByLabel("URL").inputValue()) === "ftp://example.com/hook", "the typed URL is kept");
+  await accessible(page, "edit form with errors");
   await page.getByLabel("URL").fill(RECEIVER_URL);
   await page.getByRole("button", { name: "Save" }).click();
   await page.getByRole("status").filter({ hasText: "Webhook saved." }).waitFor();
@@ -360,6 +416,8 @@ async function screenshots(page, context) {
   step("screenshots of the webhook page, Event Types and the list");
   await rows(page).first().locator("summary").click();
   await shot(page, "webhook-history-open");
+  await darkShot(page, "webhook-history-open-dark");
+  await accessible(page, "webhook page, a history row open");
   const phone = await context.newPage();
   watch(phone);
   await phone.setViewportSize({ width: 390, height: 844 });
@@ -374,9 +432,26 @@ async function screenshots(page, context) {
   const text = await page.locator("main").textContent();
   check(text.includes('"transcript"') && text.includes("caller_hangup"), "schema and example are shown");
   await shot(page, "event-types");
+  await darkShot(page, "event-types-dark");
+  await accessible(page, "Event Types");
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Webhooks" }).click();
   await page.locator("table.webhooks .pill.ok", { hasText: "200" }).waitFor();
   await shot(page, "webhooks-list");
+  await darkShot(page, "webhooks-list-dark");
+  await accessible(page, "webhooks list");
+}
+
+/// A link that is not (or no longer) valid: a 404 page, checked like the others.
+async function invalidLink(context, prefix = "") {
+  step("an invalid portal link shows its page");
+  const page = await context.newPage();
+  watch(page, { expected404: "/portal/anything" });
+  const response = await page.goto(BASE + "/portal/anything");
+  check(response.status() === 404, `the invalid link answered ${response.status()}`);
+  await page.getByRole("heading", { name: "This link is invalid or has expired" }).waitFor();
+  await shot(page, `${prefix}portal-invalid`);
+  await accessible(page, prefix ? "invalid-link page, branded" : "invalid-link page");
+  await page.close();
 }
 
 async function deleteAndLogOut(page, id) {
@@ -418,6 +493,62 @@ async function withoutJavaScript(browser) {
   await context.close();
 }
 
+/// The service's name in the title and the sidebar, its logo loaded, its accent on buttons.
+async function checkBrand(page) {
+  const title = await page.title();
+  check(title.endsWith(` · ${BRAND_NAME}`), `the title reads ${title}`);
+  const brand = page.locator(".brand").first();
+  check((await brand.textContent()).includes(BRAND_NAME), "the sidebar shows the name");
+  const logo = brand.locator("img");
+  await eventually("the logo to load", () => logo.evaluate((img) => img.complete && img.naturalWidth > 0));
+  const fill = await page.locator(".btn.primary").first().evaluate((b) => getComputedStyle(b).backgroundColor);
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(ACCENT.slice(i, i + 2), 16));
+  check(fill === `rgb(${r}, ${g}, ${b})`, `buttons are ${fill}, not the accent ${ACCENT}`);
+}
+
+/// A short pass over every page of a service with a portal name, accent and logo, entered the
+/// way customers do: through a portal link.
+async function branded(page, context) {
+  step("the branded sign-in page");
+  await page.goto(BASE + "/login");
+  await checkBrand(page);
+  await shot(page, "brand-login");
+  await accessible(page, "sign-in, branded");
+
+  step("a portal link opens the branded Webhooks page");
+  const link = await api("POST", "/api/v1/portal/sessions", {});
+  await page.goto(link.url);
+  await page.waitForURL(BASE + "/webhooks");
+  await checkBrand(page);
+  await accessible(page, "webhooks list, empty, branded");
+
+  step("the branded form with errors");
+  await page.getByRole("link", { name: "+ Create Webhook" }).first().click();
+  await page.getByLabel("URL").fill("not a url");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.locator("#url-error").waitFor();
+  await accessible(page, "create form with errors, branded");
+
+  step("the branded webhook page with a history row open");
+  const webhook = await api("POST", "/api/v1/webhooks", { url: RECEIVER_URL, event_types: ["SessionStarted"] });
+  await emit("sess_brand");
+  await page.goto(`${BASE}/webhooks/${webhook.id}`);
+  await reloadUntilRow(page, "200");
+  await rows(page).first().locator("summary").click();
+  await checkBrand(page);
+  await shot(page, "brand-webhook");
+  await darkShot(page, "brand-webhook-dark");
+  await accessible(page, "webhook page, a history row open, branded");
+
+  step("the branded Event Types and list");
+  await page.getByRole("link", { name: "Event Types" }).click();
+  await page.getByRole("heading", { name: "ConversationComplete" }).waitFor();
+  await accessible(page, "Event Types, branded");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Webhooks" }).click();
+  await accessible(page, "webhooks list, branded");
+  await invalidLink(context, "brand-");
+}
+
 async function main() {
   mkdirSync(SHOTS, { recursive: true });
   const browser = await chromium.launch({
@@ -433,30 +564,40 @@ async function main() {
   page.setDefaultTimeout(15000);
   watch(page);
   try {
-    await signIn(page);
-    const id = await createWebhook(page);
-    await deliveryOptions(page);
-    await deliveries(page, id);
-    await retryAndRefresh(page, id);
-    await filters(page);
-    await editWithABadUrl(page, id);
-    await secret(page, id);
-    await testSend(page);
-    await screenshots(page, context);
-    await deleteAndLogOut(page, id);
-    await withoutJavaScript(browser);
+    if (PASS === "brand") {
+      await branded(page, context);
+    } else {
+      await signIn(page);
+      const id = await createWebhook(page);
+      await deliveryOptions(page);
+      await deliveries(page, id);
+      await retryAndRefresh(page, id);
+      await filters(page);
+      await editWithABadUrl(page, id);
+      await secret(page, id);
+      await testSend(page);
+      await screenshots(page, context);
+      await invalidLink(context);
+      await deleteAndLogOut(page, id);
+      await withoutJavaScript(browser);
+    }
   } catch (error) {
     await page.screenshot({ path: join(SHOTS, "failure.png"), fullPage: true }).catch(() => {});
     problems.push(`${error.stack || error}`);
   } finally {
     await browser.close();
   }
+  console.log(`\naxe-core (${AXE_TAGS.join(", ")}), violations of any impact:`);
+  for (const { where, violations } of axeFindings) {
+    const found = violations.map((v) => `${v.id} [${v.impact}]`).join(", ") || "none";
+    console.log(`  ${where}: ${found}`);
+  }
   if (problems.length > 0) {
     console.log(`\nFAILED at "${currentStep}":`);
     for (const p of problems) console.log(`  * ${p}`);
     process.exit(1);
   }
-  console.log("\nthe whole journey passed");
+  console.log(`\nthe ${PASS === "brand" ? "branded pass" : "whole journey"} passed`);
 }
 
 await main();

@@ -1,7 +1,9 @@
 //! The dashboard in real headless Chromium: this test starts the service and a real receiver,
 //! then runs `tests/browser/journey.mjs` (playwright-core driving Debian's `/usr/bin/chromium`)
-//! through a user's whole journey, and passes only if that script exits 0. Screenshots of each
-//! main page land in `target/screenshots/`.
+//! through a user's whole journey, then through a short pass over a branded service, and passes
+//! only if that script exits 0 both times: every step worked and axe-core found no serious or
+//! critical accessibility problem on any page, light or dark. Screenshots of each main page, in
+//! both schemes, land in `target/screenshots/`.
 //!
 //! A second test, `tests/browser/embed.mjs`, runs the dashboard framed by a platform's page on
 //! another site (`SPEAKNODE_PORTAL_EMBED_ORIGINS`), and checks an unlisted origin cannot frame it.
@@ -89,32 +91,52 @@ async fn a_users_whole_journey_through_the_dashboard_passes_in_chromium() {
     }
     let root = root();
     check_prerequisites(&root);
-    // A short timeout and a single attempt per delivery keep the journey quick and its rows exact.
-    let app = TestApp::start_with(|args| {
-        args.delivery_timeout = "1s".into();
-        args.retry_schedule = "".into();
-    })
-    .await;
     let receiver = Receiver::ok().await;
     let screenshots = root.join("target/screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();
+    // The whole journey on a service as it comes, then a short pass over each page of a branded
+    // one (entered through a portal link), so axe-core checks both looks. The accent is a light
+    // one on purpose: buttons need dark text and links a darkened shade to stay readable.
+    const NAME: &str = "Acme Voice & Co";
+    const ACCENT: &str = "#14b8a6";
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.svg");
+    let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><rect width="32" height="32" rx="8" fill="#14b8a6"/><circle cx="16" cy="16" r="7" fill="#fff"/></svg>"##;
+    std::fs::write(&logo, svg).unwrap();
 
-    let mut command = Command::new("node");
-    command
-        .arg("tests/browser/journey.mjs")
-        .current_dir(&root)
-        .env("SPEAKNODE_BASE_URL", &app.base)
-        .env("SPEAKNODE_API_KEY", API_KEY)
-        .env("RECEIVER_URL", &receiver.url)
-        .env("RECEIVER_CONTROL_URL", receiver.control_url())
-        .env("SCREENSHOT_DIR", &screenshots)
-        .env("CHROMIUM_PATH", CHROMIUM);
-    let (passed, output) = tokio::task::spawn_blocking(move || run_journey(command))
-        .await
-        .unwrap();
-    println!("{output}");
-    assert!(passed, "the browser journey failed:\n{output}");
-    app.stop().await;
+    for pass in ["full", "brand"] {
+        // A short timeout and a single attempt per delivery keep the journey quick and its rows
+        // exact.
+        let app = TestApp::start_with(|args| {
+            args.delivery_timeout = "1s".into();
+            args.retry_schedule = "".into();
+            if pass == "brand" {
+                args.portal.portal_name = Some(NAME.into());
+                args.portal.portal_accent = Some(ACCENT.into());
+                args.portal.portal_logo = Some(logo.display().to_string());
+            }
+        })
+        .await;
+        let mut command = Command::new("node");
+        command
+            .arg("tests/browser/journey.mjs")
+            .current_dir(&root)
+            .env("JOURNEY_PASS", pass)
+            .env("PORTAL_NAME", NAME)
+            .env("PORTAL_ACCENT", ACCENT)
+            .env("SPEAKNODE_BASE_URL", &app.base)
+            .env("SPEAKNODE_API_KEY", API_KEY)
+            .env("RECEIVER_URL", &receiver.url)
+            .env("RECEIVER_CONTROL_URL", receiver.control_url())
+            .env("SCREENSHOT_DIR", &screenshots)
+            .env("CHROMIUM_PATH", CHROMIUM);
+        let (passed, output) = tokio::task::spawn_blocking(move || run_journey(command))
+            .await
+            .unwrap();
+        println!("{output}");
+        assert!(passed, "the browser journey ({pass}) failed:\n{output}");
+        app.stop().await;
+    }
 }
 
 /// A platform's own page that embeds the dashboard, the way a platform would: each request mints

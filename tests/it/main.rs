@@ -16,6 +16,7 @@ mod api_errors;
 mod api_rate_limit;
 mod api_validation;
 mod bench;
+mod branding;
 mod browser;
 mod dashboard;
 mod dashboard_disabled;
