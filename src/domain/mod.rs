@@ -17,6 +17,7 @@ pub mod retry;
 pub mod routing;
 pub mod sealing;
 pub mod signature;
+pub mod stats;
 pub mod time;
 pub mod trace;
 pub mod validation;

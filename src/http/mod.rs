@@ -18,6 +18,7 @@ mod portal;
 pub mod rate_limit;
 mod recover;
 mod replay;
+mod stats;
 mod views;
 mod webhooks;
 
@@ -102,6 +103,7 @@ pub fn api_routes() -> Vec<Route> {
         ),
         route(M::POST, "/api/v1/webhooks/{id}/recover", recover::recover),
         route(M::POST, "/api/v1/webhooks/{id}/replay", replay::replay),
+        route(M::GET, "/api/v1/stats", stats::stats),
         route(M::POST, "/api/v1/events", events::create),
         route(M::GET, "/api/v1/events", events::list),
         route(M::GET, "/api/v1/events/{id}", events::get),

@@ -16,7 +16,7 @@ use super::error::responses::{
     AdminNotFound, BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited, Unauthorized,
     Unavailable, Unprocessable, UnsupportedMediaType,
 };
-use super::{admin, docs, events, history, ops, portal, recover, replay, webhooks};
+use super::{admin, docs, events, history, ops, portal, recover, replay, stats, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +33,7 @@ use super::{admin, docs, events, history, ops, portal, recover, replay, webhooks
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
         webhooks::secret, webhooks::rotate, history::test_send,
         history::list, history::get, history::retry, recover::recover, replay::replay,
+        stats::stats,
         events::create, events::list, events::get, events::event_types,
         admin::create_event_type, admin::create_workspace, admin::list_workspaces,
         admin::create_api_key, admin::revoke_api_key,

@@ -12,6 +12,7 @@ mod error;
 pub mod event_types;
 mod events;
 mod sessions;
+mod stats;
 mod throttle;
 pub mod webhooks;
 
@@ -27,6 +28,7 @@ use crate::store::Store;
 pub use error::{ServiceError, Trouble};
 pub use events::Emit;
 pub use sessions::{PortalLink, SESSION_TTL_MS, SessionToken, TOKEN_CHARS};
+pub use stats::StatsQuery;
 pub use throttle::LoginThrottle;
 pub use webhooks::{Created, Purpose};
 

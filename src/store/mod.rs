@@ -240,6 +240,30 @@ pub trait History: Send + Sync + 'static {
     ) -> StoreResult<DeliveryStats>;
 }
 
+/// The statistics' tallies (`domain::stats`), for the stats route and the Activity charts.
+#[async_trait]
+pub trait Statistics: Send + Sync + 'static {
+    /// The tallies of one span (`"m"`, `"h"`) whose bucket starts in `[from, to)`: the
+    /// workspace's, or one webhook's. `(bucket start, outcome, attempts)`.
+    async fn tallies(
+        &self,
+        workspace_id: &str,
+        webhook_id: Option<&str>,
+        span: &str,
+        from: Millis,
+        to: Millis,
+    ) -> StoreResult<Vec<(Millis, String, u64)>>;
+
+    /// The attempts that started in `[from, to)` (less than a minute) by outcome.
+    async fn outcome_counts(
+        &self,
+        workspace_id: &str,
+        webhook_id: Option<&str>,
+        from: Millis,
+        to: Millis,
+    ) -> StoreResult<Vec<(String, u64)>>;
+}
+
 /// Dashboard sessions.
 #[async_trait]
 pub trait Sessions: Send + Sync + 'static {
@@ -268,11 +292,20 @@ pub trait Sessions: Send + Sync + 'static {
 /// Every role together: what a backend implements, and what the composition root holds.
 /// Each consumer should take the narrowest role it needs (the worker takes [`Queue`]).
 pub trait Store:
-    Operations + Workspaces + EventTypes + Webhooks + Events + Queue + History + Sessions
+    Operations + Workspaces + EventTypes + Webhooks + Events + Queue + History + Statistics + Sessions
 {
 }
 
-impl<T: Operations + Workspaces + EventTypes + Webhooks + Events + Queue + History + Sessions> Store
-    for T
+impl<
+    T: Operations
+        + Workspaces
+        + EventTypes
+        + Webhooks
+        + Events
+        + Queue
+        + History
+        + Statistics
+        + Sessions,
+> Store for T
 {
 }

@@ -50,6 +50,7 @@ mod scale_out;
 mod secret_rotation;
 mod shared_restart;
 mod sqlite_upgrade;
+mod stats;
 mod store_conformance;
 mod traceparent;
 mod verify_crate;

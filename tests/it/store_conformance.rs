@@ -10,6 +10,7 @@ use conformance::fairness::*;
 use conformance::operational::*;
 use conformance::options::*;
 use conformance::queue::*;
+use conformance::stats::*;
 use conformance::tenancy::*;
 
 /// Runs each scenario against SQLite and, when configured, PostgreSQL.
@@ -65,6 +66,7 @@ conformance!(
     a_session_lives_until_it_expires_or_is_ended,
     a_portal_link_opens_once_before_it_expires,
     the_events_log_filters_by_time_state_webhook_and_data,
+    attempts_are_tallied_by_minute_hour_and_outcome,
     a_rotated_secret_signs_first_and_the_old_one_until_it_expires,
     delivery_stats_count_recent_deliveries_by_state,
     failing_without_a_success_for_too_long_disables_the_webhook,

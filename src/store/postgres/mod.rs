@@ -16,6 +16,7 @@ mod record;
 mod replay;
 mod retention;
 mod stats;
+mod tallies;
 mod webhooks;
 
 use std::str::FromStr;
@@ -525,6 +526,30 @@ impl History for PgStore {
         since: Millis,
     ) -> StoreResult<DeliveryStats> {
         dashboard::delivery_stats(self, workspace_id, webhook_id, since).await
+    }
+}
+
+#[async_trait]
+impl Statistics for PgStore {
+    async fn tallies(
+        &self,
+        workspace_id: &str,
+        webhook_id: Option<&str>,
+        span: &str,
+        from: Millis,
+        to: Millis,
+    ) -> StoreResult<Vec<(Millis, String, u64)>> {
+        tallies::tallies(self, workspace_id, webhook_id, span, from, to).await
+    }
+
+    async fn outcome_counts(
+        &self,
+        workspace_id: &str,
+        webhook_id: Option<&str>,
+        from: Millis,
+        to: Millis,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        tallies::outcome_counts(self, workspace_id, webhook_id, from, to).await
     }
 }
 

@@ -1,7 +1,8 @@
 //! Recording attempts on PostgreSQL, a batch at a time (see `batch`). One statement moves every
 //! delivery on (only the current lease holder's attempt decides; a late one is counted but does
 //! not overwrite the newer decision), inserts every attempt with its number, and refreshes each
-//! webhook's last-attempt summary; a second statement, in the same transaction, disables the
+//! webhook's last-attempt summary and tallies the attempts in the statistics rollups
+//! (`domain::stats`); a second statement, in the same transaction, disables the
 //! webhooks that an attempt says must be disabled, and the operational events of what changed
 //! (`WebhookDisabled`, `DeliveryExhausted`) are stored with their deliveries before the commit.
 //! What to write comes from each attempt's plan (`domain::after_attempt`); nothing is decided
@@ -86,6 +87,17 @@ recorded AS (
         n.attempts, a.trigger, a.started_at, a.http_status, a.error, a.succeeded, a.duration_ms,
         a.response, a.truncated, CASE WHEN n.moved THEN a.next_at END
     FROM a JOIN numbered n ON n.id = a.delivery_id),
+tallied AS (
+    INSERT INTO attempt_stats (webhook_id, span, bucket_start, outcome, workspace_id, attempts)
+    SELECT a.webhook_id, s.span, a.started_at - a.started_at % s.len,
+        COALESCE(a.http_status::TEXT, a.error, 'unknown'), a.workspace_id, COUNT(*)
+    FROM a JOIN numbered n ON n.id = a.delivery_id
+        CROSS JOIN (VALUES ('m', 60000::BIGINT), ('h', 3600000::BIGINT)) AS s(span, len)
+    GROUP BY 1, 2, 3, 4, 5
+    -- One order for every batch, so two processes' batches lock shared rows alike.
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (webhook_id, span, bucket_start, outcome)
+    DO UPDATE SET attempts = attempt_stats.attempts + EXCLUDED.attempts),
 h AS (
     SELECT * FROM UNNEST($18::TEXT[], $19::BIGINT[], $20::TEXT[], $21::BOOL[], $22::BIGINT[],
         $23::BIGINT[], $24::BIGINT[], $25::BOOL[])

@@ -1,4 +1,4 @@
-//! Pruning: events older than `SPEAKNODE_RETENTION`, with their deliveries and attempts, in small
+//! Pruning: events older than `SPEAKNODE_RETENTION`, with their deliveries, attempts and statistics, in small
 //! batches. `SKIP LOCKED` lets several processes prune at once without waiting on each other.
 
 use super::PgStore;
@@ -32,6 +32,16 @@ pub async fn prune(store: &PgStore, cutoff: Millis, limit: u32) -> StoreResult<u
     query(
         "DELETE FROM idempotency_keys WHERE (workspace_id, key) IN
            (SELECT workspace_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)",
+    )
+    .bind(cutoff)
+    .bind(i64::from(limit))
+    .execute(&mut *tx)
+    .await?;
+    // Statistics whose whole bucket is older than the history kept.
+    query(
+        "DELETE FROM attempt_stats WHERE (webhook_id, span, bucket_start, outcome) IN
+           (SELECT webhook_id, span, bucket_start, outcome FROM attempt_stats
+            WHERE bucket_start + CASE span WHEN 'h' THEN 3600000 ELSE 60000 END <= $1 LIMIT $2)",
     )
     .bind(cutoff)
     .bind(i64::from(limit))

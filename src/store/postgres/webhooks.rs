@@ -183,6 +183,10 @@ pub async fn delete(
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    query("DELETE FROM attempt_stats WHERE webhook_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     query("DELETE FROM webhook_secrets WHERE webhook_id = $1")
         .bind(id)
         .execute(&mut *tx)

@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007", "disabled_at"),
     migration!(8, "0008", "fair_claims"),
     migration!(9, "0009", "portal"),
+    migration!(10, "0010", "attempt_stats"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

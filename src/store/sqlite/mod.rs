@@ -20,6 +20,7 @@ mod replay;
 mod retention;
 mod rows;
 mod stats;
+mod tallies;
 mod url;
 mod wal;
 mod webhooks;
@@ -524,6 +525,38 @@ impl History for SqliteStore {
     ) -> StoreResult<DeliveryStats> {
         let (workspace_id, webhook_id) = (workspace_id.to_string(), webhook_id.to_string());
         self.read(move |conn| dashboard::delivery_stats(conn, &workspace_id, &webhook_id, since))
+            .await
+    }
+}
+
+#[async_trait]
+impl Statistics for SqliteStore {
+    async fn tallies(
+        &self,
+        workspace_id: &str,
+        webhook_id: Option<&str>,
+        span: &str,
+        from: Millis,
+        to: Millis,
+    ) -> StoreResult<Vec<(Millis, String, u64)>> {
+        let (ws, webhook, span) = (
+            workspace_id.to_string(),
+            webhook_id.map(str::to_string),
+            span.to_string(),
+        );
+        self.read(move |conn| tallies::tallies(conn, &ws, webhook.as_deref(), &span, from, to))
+            .await
+    }
+
+    async fn outcome_counts(
+        &self,
+        workspace_id: &str,
+        webhook_id: Option<&str>,
+        from: Millis,
+        to: Millis,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        let (ws, webhook) = (workspace_id.to_string(), webhook_id.map(str::to_string));
+        self.read(move |conn| tallies::outcome_counts(conn, &ws, webhook.as_deref(), from, to))
             .await
     }
 }

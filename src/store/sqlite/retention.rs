@@ -1,4 +1,4 @@
-//! Pruning: events older than `SPEAKNODE_RETENTION`, with their deliveries and attempts, in small
+//! Pruning: events older than `SPEAKNODE_RETENTION`, with their deliveries, attempts and statistics, in small
 //! batches on the writer thread, so deliveries keep flowing between them.
 
 use rusqlite::{Connection, params};
@@ -34,6 +34,14 @@ pub fn prune(conn: &Connection, cutoff: Millis, limit: u32) -> StoreResult<u64> 
     conn.prepare_cached(
         "DELETE FROM idempotency_keys WHERE rowid IN
              (SELECT rowid FROM idempotency_keys WHERE created_at < ?1 LIMIT ?2)",
+    )?
+    .execute(params![cutoff, limit])?;
+    // Statistics whose whole bucket is older than the history kept.
+    conn.prepare_cached(
+        "DELETE FROM attempt_stats WHERE (webhook_id, span, bucket_start, outcome) IN
+             (SELECT webhook_id, span, bucket_start, outcome FROM attempt_stats
+              WHERE bucket_start + CASE span WHEN 'h' THEN 3600000 ELSE 60000 END <= ?1
+              LIMIT ?2)",
     )?
     .execute(params![cutoff, limit])?;
     Ok(pruned as u64)

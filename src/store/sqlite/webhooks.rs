@@ -139,6 +139,7 @@ pub fn delete(conn: &Connection, workspace_id: &str, id: &str, now: Millis) -> S
     .execute(params![now, id])?;
     for sql in [
         "DELETE FROM attempts WHERE webhook_id = ?1",
+        "DELETE FROM attempt_stats WHERE webhook_id = ?1",
         "DELETE FROM webhook_secrets WHERE webhook_id = ?1",
         "DELETE FROM webhooks WHERE id = ?1",
     ] {

@@ -6,4 +6,5 @@ pub mod fixtures;
 pub mod operational;
 pub mod options;
 pub mod queue;
+pub mod stats;
 pub mod tenancy;
