@@ -229,6 +229,9 @@ struct LoginPage {
     error: Option<String>,
     /// `SPEAKNODE_DASHBOARD_KEY_LOGIN`: without it the page only says where to come from.
     key_login: bool,
+    /// Focus the key's box; not when the page may be framed, where Chromium refuses autofocus
+    /// in a cross-site frame with a console error.
+    autofocus: bool,
 }
 
 /// The sign-in form, with a fresh double-submit token.
@@ -243,6 +246,7 @@ fn login_form(
         csrf: csrf.clone(),
         error,
         key_login: state.config.portal.key_login,
+        autofocus: !state.cookies().embedded,
     };
     let mut response = render(status, &page);
     let cookie = state.cookies().set(headers, LOGIN_COOKIE, &csrf, None);

@@ -216,6 +216,8 @@ struct FormPage {
     /// The service's timeout and retry schedule, which empty boxes stand for.
     service_timeout: String,
     service_schedule: String,
+    /// Focus the field at fault; not in a frame, where Chromium refuses it with a console error.
+    autofocus: bool,
 }
 
 fn form_page(
@@ -258,6 +260,7 @@ fn form_page(
         errors,
         service_timeout: format::service_timeout(&state.config),
         service_schedule: format::service_schedule(&state.config),
+        autofocus: !state.cookies().embedded,
     }
 }
 

@@ -194,6 +194,10 @@ async function listedHost(browser) {
     // out-of-process frame unpainted.
     await frame.locator("html").evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(SHOTS, "embedded.png") });
+    step("logging out inside the frame: the sign-in page shows there, with no console error");
+    await frame.getByRole("button", { name: "Log out" }).click();
+    await frame.getByRole("heading", { name: "Sign in" }).waitFor();
+    check(frame.url().endsWith("/login"), `the frame is at ${frame.url()}`);
   } catch (error) {
     await page.screenshot({ path: join(SHOTS, "embedded-failure.png"), fullPage: true }).catch(() => {});
     problems.push(`stopped at "${currentStep}": ${error.stack || error}`);
