@@ -149,7 +149,7 @@ pub async fn load(
     })
 }
 
-fn row(a: Attempt) -> AttemptRow {
+pub(super) fn row(a: Attempt) -> AttemptRow {
     let (label, class) = format::outcome(a.http_status, a.error.as_deref());
     AttemptRow {
         when: format::time(a.timestamp),

@@ -17,6 +17,7 @@
 
 mod brand;
 mod event_types;
+mod events;
 mod form;
 pub(crate) mod format;
 mod history;
@@ -96,6 +97,8 @@ pub fn router(state: PageState) -> Router {
             "/webhooks/{id}/attempts/{attempt_id}/retry",
             post(history::retry),
         )
+        .route("/events", get(events::list))
+        .route("/events/{id}", get(events::show))
         .route("/event-types", get(event_types::list))
         .route("/assets/app.css", get(stylesheet))
         .route("/assets/app.js", get(script))

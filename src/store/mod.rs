@@ -187,6 +187,10 @@ pub trait Queue: Send + Sync + 'static {
     async fn create_test_delivery(&self, test: &NewTestDelivery) -> StoreResult<Option<Claimed>>;
 }
 
+/// The most attempts of one delivery an event's page shows (a schedule has at most 31; the rest
+/// would be manual retries).
+pub const MAX_DELIVERY_ATTEMPTS: u32 = 100;
+
 /// The Request History and what customers do with it: retry, recover, replay, counts.
 #[async_trait]
 pub trait History: Send + Sync + 'static {
@@ -197,6 +201,13 @@ pub trait History: Send + Sync + 'static {
         filter: &AttemptFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Attempt>>;
+
+    /// One delivery's attempts, newest first (at most [`MAX_DELIVERY_ATTEMPTS`]).
+    async fn delivery_attempts(
+        &self,
+        workspace_id: &str,
+        delivery_id: &str,
+    ) -> StoreResult<Vec<Attempt>>;
 
     async fn attempt(
         &self,

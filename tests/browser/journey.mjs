@@ -439,6 +439,22 @@ async function screenshots(page, context) {
   await shot(page, "webhooks-list");
   await darkShot(page, "webhooks-list-dark");
   await accessible(page, "webhooks list");
+
+  step("the Events page finds the conversation by what its data holds, and opens it");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Events" }).click();
+  await page.getByRole("heading", { name: "Events", level: 1 }).waitFor();
+  await accessible(page, "Events");
+  await page.getByRole("searchbox", { name: "Search" }).fill("conversation_id = conv_journey");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.waitForURL(/\/events\?q=/);
+  const found = page.locator("table.events tbody tr");
+  check((await found.count()) === 1, `one event holds conv_journey, not ${await found.count()}`);
+  await found.first().getByRole("link").click();
+  await page.getByRole("heading", { name: "Payload" }).waitFor();
+  const payload = await page.locator("pre").first().textContent();
+  check(payload.includes('"conversation_id": "conv_journey"'), `the event's payload: ${payload}`);
+  await shot(page, "event");
+  await accessible(page, "an event's page");
 }
 
 /// A link that is not (or no longer) valid: a 404 page, checked like the others.

@@ -20,6 +20,7 @@ mod branding;
 mod browser;
 mod dashboard;
 mod dashboard_disabled;
+mod dashboard_events;
 mod dashboard_replay;
 mod dashboard_sessions;
 mod delivery;

@@ -169,7 +169,8 @@ async fn a_read_only_session_reads_every_page_and_changes_nothing() {
     let webhook = app.create_webhook(&receiver.url, &["SessionStarted"]).await;
     let id = webhook["id"].as_str().unwrap();
     let secret = webhook["secret"].as_str().unwrap();
-    app.emit("SessionStarted", session_started()).await;
+    let event = app.emit("SessionStarted", session_started()).await;
+    let event_id = event["id"].as_str().unwrap();
     let attempts = app.wait_for_attempts(id, 1).await;
     let attempt_id = attempts[0]["id"].as_str().unwrap();
 
@@ -182,6 +183,8 @@ async fn a_read_only_session_reads_every_page_and_changes_nothing() {
         "/webhooks".to_string(),
         format!("/webhooks/{id}"),
         format!("/webhooks/{id}?reveal=1"),
+        "/events".to_string(),
+        format!("/events/{event_id}"),
         "/event-types".to_string(),
     ] {
         let page = support.get(&path).await;

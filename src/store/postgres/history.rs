@@ -4,7 +4,7 @@ use super::db::{Run, query};
 use super::{PgStore, notify_wake};
 use crate::domain::time::Millis;
 use crate::store::rows::{Columns, attempt_columns, attempt_from, page};
-use crate::store::{Attempt, AttemptFilter, Page, PageRequest, StoreResult};
+use crate::store::{Attempt, AttemptFilter, MAX_DELIVERY_ATTEMPTS, Page, PageRequest, StoreResult};
 
 pub async fn list(
     store: &PgStore,
@@ -36,6 +36,26 @@ pub async fn list(
     .fetch_all_on(&store.db)
     .await?;
     page(&rows, req.limit, attempt_from)
+}
+
+pub async fn of_delivery(
+    store: &PgStore,
+    workspace_id: &str,
+    delivery_id: &str,
+) -> StoreResult<Vec<Attempt>> {
+    let rows = query(concat!(
+        "SELECT ",
+        attempt_columns!(),
+        " FROM attempts a JOIN events e ON e.id = a.event_id
+          WHERE a.delivery_id = $1 AND a.workspace_id = $2
+          ORDER BY a.seq DESC LIMIT $3"
+    ))
+    .bind(delivery_id)
+    .bind(workspace_id)
+    .bind(i64::from(MAX_DELIVERY_ATTEMPTS))
+    .fetch_all_on(&store.db)
+    .await?;
+    rows.iter().map(attempt_from).collect()
 }
 
 pub async fn get(

@@ -486,6 +486,14 @@ impl History for PgStore {
         history::list(self, workspace_id, webhook_id, filter, page).await
     }
 
+    async fn delivery_attempts(
+        &self,
+        workspace_id: &str,
+        delivery_id: &str,
+    ) -> StoreResult<Vec<Attempt>> {
+        history::of_delivery(self, workspace_id, delivery_id).await
+    }
+
     async fn attempt(
         &self,
         workspace_id: &str,

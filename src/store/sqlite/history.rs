@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::{attempt_columns, attempt_from, page};
 use crate::domain::time::Millis;
-use crate::store::{Attempt, AttemptFilter, Page, PageRequest, StoreResult};
+use crate::store::{Attempt, AttemptFilter, MAX_DELIVERY_ATTEMPTS, Page, PageRequest, StoreResult};
 
 pub fn list(
     conn: &Connection,
@@ -36,6 +36,22 @@ pub fn list(
         i64::from(req.limit) + 1
     ];
     page(query, params, req.limit, |r| attempt_from(r))
+}
+
+pub fn of_delivery(
+    conn: &Connection,
+    workspace_id: &str,
+    delivery_id: &str,
+) -> StoreResult<Vec<Attempt>> {
+    let query = conn.prepare_cached(concat!(
+        "SELECT ",
+        attempt_columns!(),
+        " FROM attempts a JOIN events e ON e.id = a.event_id
+          WHERE a.delivery_id = ?1 AND a.workspace_id = ?2
+          ORDER BY a.seq DESC LIMIT ?3"
+    ))?;
+    let params = params![delivery_id, workspace_id, MAX_DELIVERY_ATTEMPTS];
+    Ok(page(query, params, MAX_DELIVERY_ATTEMPTS, |r| attempt_from(r))?.items)
 }
 
 pub fn get(

@@ -455,6 +455,16 @@ impl History for SqliteStore {
             .await
     }
 
+    async fn delivery_attempts(
+        &self,
+        workspace_id: &str,
+        delivery_id: &str,
+    ) -> StoreResult<Vec<Attempt>> {
+        let (workspace_id, delivery_id) = (workspace_id.to_string(), delivery_id.to_string());
+        self.read(move |conn| history::of_delivery(conn, &workspace_id, &delivery_id))
+            .await
+    }
+
     async fn attempt(
         &self,
         workspace_id: &str,
