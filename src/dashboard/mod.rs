@@ -15,6 +15,7 @@
 //! sends), `history` (Request History and retries), `event_types`, `format` (how values read on
 //! a page).
 
+mod activity;
 mod brand;
 mod event_types;
 mod events;

@@ -9,6 +9,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
+use super::activity::{self, Activity};
 use super::form::Fields;
 use super::format::{self, notice};
 use super::history::{self, History};
@@ -183,6 +184,8 @@ struct WebhookPage {
     test_types: Vec<String>,
     /// `Some` while the webhook is disabled.
     disabled: Option<DisabledBanner>,
+    /// This webhook's attempts over the chosen window.
+    activity: Activity,
 }
 
 pub async fn show(
@@ -218,11 +221,20 @@ pub async fn show(
         .delivery_stats(ws, &id, now - DAY_MS)
         .await?;
     let history = history::load(&state, ws, &id, &query).await?;
+    let activity = activity::load(
+        &state.service,
+        ws,
+        Some(&id),
+        query.get("activity"),
+        |window| format!("/webhooks/{id}?activity={window}#activity"),
+    )
+    .await?;
     let disabled = (!w.enabled).then(|| {
         let after = state.config.disable_after;
         DisabledBanner::new(w.disabled_reason, w.disabled_at, after, now)
     });
     let page = WebhookPage {
+        activity,
         layout: me.layout("webhooks", notice(query.get("notice"))),
         disabled,
         created: format::time(w.created_at),

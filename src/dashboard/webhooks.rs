@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::activity::{self, Activity};
 use super::form::Fields;
 use super::format::{self, notice};
 use super::options_form::{OptionsDraft, OptionsErrors};
@@ -40,6 +41,8 @@ struct ListPage {
     /// Where the next page starts, if there is one.
     older: Option<i64>,
     paged: bool,
+    /// All webhooks' attempts over the chosen window.
+    activity: Activity,
 }
 
 pub async fn list(State(state): State<PageState>, me: SignedIn, uri: Uri) -> PageResult<Response> {
@@ -55,11 +58,20 @@ pub async fn list(State(state): State<PageState>, me: SignedIn, uri: Uri) -> Pag
         .await?;
     let now = state.service.clock.now();
     let rows = webhooks.items.into_iter().map(|w| row(w, now)).collect();
+    let activity = activity::load(
+        &state.service,
+        &me.workspace_id,
+        None,
+        query.get("activity"),
+        |window| format!("/webhooks?activity={window}#activity"),
+    )
+    .await?;
     let page = ListPage {
         layout: me.layout("webhooks", notice(query.get("notice"))),
         rows,
         older: webhooks.next_cursor,
         paged: page.cursor.is_some(),
+        activity,
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -19,6 +19,7 @@ mod bench;
 mod branding;
 mod browser;
 mod dashboard;
+mod dashboard_activity;
 mod dashboard_disabled;
 mod dashboard_events;
 mod dashboard_replay;
