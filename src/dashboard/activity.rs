@@ -3,7 +3,7 @@
 //! page). Drawn on the server as SVG from the same statistics as `GET /api/v1/stats`
 //! (`service::stats`), with a table of the same numbers for screen readers and a text summary.
 
-use crate::domain::stats::{Counts, MINUTE_MS, span_start};
+use crate::domain::stats::{Bucket, Counts, MINUTE_MS, Tally, span_start};
 use crate::domain::time::Millis;
 use crate::service::{Service, ServiceError, StatsQuery};
 
@@ -87,6 +87,24 @@ pub async fn load(
         })
         .collect();
     Ok(draw(counts, label, tabs))
+}
+
+/// One webhook's totals over the last 24 hours (to the end of the current minute), for its row
+/// in the list.
+pub async fn last_day(
+    service: &Service,
+    workspace_id: &str,
+    webhook_id: &str,
+) -> Result<Tally, ServiceError> {
+    let (_, _, length) = WINDOWS[1];
+    let until = span_start(service.clock.now(), MINUTE_MS) + MINUTE_MS;
+    let query = StatsQuery {
+        since: Some(until - length),
+        until: Some(until),
+        webhook_id: Some(webhook_id.to_string()),
+        bucket: Some(Bucket::Day),
+    };
+    Ok(service.stats(workspace_id, query).await?.totals)
 }
 
 fn draw(counts: Counts, window: &'static str, tabs: Vec<WindowTab>) -> Activity {

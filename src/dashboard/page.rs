@@ -186,6 +186,20 @@ struct WebhookPage {
     disabled: Option<DisabledBanner>,
     /// This webhook's attempts over the chosen window.
     activity: Activity,
+    /// "Failing since …, last success …" while its attempts fail.
+    failing: Option<String>,
+}
+
+/// The line a failing webhook's page shows: since when, and its last success.
+fn failing_line(w: &Webhook, now: Millis) -> Option<String> {
+    let last = w.last_attempt.as_ref()?;
+    let since = last.failing_since?;
+    let when = |at: Millis| format!("{} ({})", format::time(at), format::ago(at, now));
+    let success = match last.last_success_at {
+        Some(at) => format!("last success {}", when(at)),
+        None => "no success yet".to_string(),
+    };
+    Some(format!("Failing since {}; {success}.", when(since)))
 }
 
 pub async fn show(
@@ -235,6 +249,7 @@ pub async fn show(
     });
     let page = WebhookPage {
         activity,
+        failing: failing_line(&w, now),
         layout: me.layout("webhooks", notice(query.get("notice"))),
         disabled,
         created: format::time(w.created_at),

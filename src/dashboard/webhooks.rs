@@ -31,6 +31,8 @@ struct Row {
     disabled_reason: Option<&'static str>,
     /// The last attempt: (status text, colour, when, exact time).
     last: Option<(String, &'static str, String, String)>,
+    /// The share of its attempts in the last 24 h that succeeded, and how many there were.
+    day: Option<(u64, u64)>,
 }
 
 #[derive(Template)]
@@ -57,7 +59,14 @@ pub async fn list(State(state): State<PageState>, me: SignedIn, uri: Uri) -> Pag
         .list_webhooks(&me.workspace_id, page)
         .await?;
     let now = state.service.clock.now();
-    let rows = webhooks.items.into_iter().map(|w| row(w, now)).collect();
+    let mut rows = Vec::with_capacity(webhooks.items.len());
+    for w in webhooks.items {
+        let day = activity::last_day(&state.service, &me.workspace_id, &w.id).await?;
+        rows.push(Row {
+            day: (day.attempts > 0).then(|| (day.succeeded * 100 / day.attempts, day.attempts)),
+            ..row(w, now)
+        });
+    }
     let activity = activity::load(
         &state.service,
         &me.workspace_id,
@@ -89,6 +98,7 @@ fn row(w: Webhook, now: i64) -> Row {
         enabled: w.enabled,
         disabled_reason: w.disabled_reason.map(|r| r.as_str()),
         last,
+        day: None,
     }
 }
 

@@ -87,6 +87,10 @@ pub struct LastAttempt {
     pub error: Option<String>,
     pub succeeded: bool,
     pub at: Millis,
+    /// The start of its latest successful attempt, if it ever had one.
+    pub last_success_at: Option<Millis>,
+    /// Since when it has been failing without a success (`None` while it succeeds).
+    pub failing_since: Option<Millis>,
 }
 
 #[derive(Debug, Clone)]

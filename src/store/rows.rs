@@ -22,7 +22,7 @@ macro_rules! webhook_columns {
     () => {
         "seq, id, workspace_id, url, description, event_types, enabled,
     disabled_reason, disabled_at, created_at, updated_at, last_status, last_error, last_succeeded, last_attempt_at,
-    headers, filter, rate_limit, ordered, timeout_ms, retry_schedule"
+    last_success_at, failing_since, headers, filter, rate_limit, ordered, timeout_ms, retry_schedule"
     };
 }
 pub(crate) use webhook_columns;
@@ -139,6 +139,8 @@ pub fn webhook_from(row: &impl Columns) -> StoreResult<Webhook> {
                 error: row.opt_text("last_error")?,
                 succeeded: row.opt_flag("last_succeeded")?.unwrap_or(false),
                 at,
+                last_success_at: row.opt_int("last_success_at")?,
+                failing_since: row.opt_int("failing_since")?,
             }),
             None => None,
         },
