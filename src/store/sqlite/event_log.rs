@@ -16,7 +16,7 @@ use crate::store::{Event, EventFilter, Page, PageRequest, StoreResult};
 
 /// The most events one page of a `data` search reads.
 pub const MAX_SCANNED: usize = 20_000;
-/// Candidates read per statement while searching.
+/// Candidates read per statement while searching (a multiple divides [`MAX_SCANNED`]).
 const CHUNK: i64 = 500;
 
 pub fn list(
@@ -24,6 +24,16 @@ pub fn list(
     workspace_id: &str,
     filter: &EventFilter,
     req: PageRequest,
+) -> StoreResult<Page<Event>> {
+    list_reading_at_most(conn, workspace_id, filter, req, MAX_SCANNED)
+}
+
+fn list_reading_at_most(
+    conn: &Connection,
+    workspace_id: &str,
+    filter: &EventFilter,
+    req: PageRequest,
+    max_scanned: usize,
 ) -> StoreResult<Page<Event>> {
     let mut query = conn.prepare_cached(concat!(
         "SELECT ",
@@ -85,7 +95,7 @@ pub fn list(
                 next_cursor: None,
             });
         }
-        if scanned >= MAX_SCANNED {
+        if scanned >= max_scanned {
             // The bound: answer what was found, and go on past the last event read.
             return Ok(Page {
                 items: items.into_iter().map(|(_, e)| e).collect(),
@@ -104,4 +114,68 @@ fn passes(filter: &EventFilter, event: &Event) -> bool {
 
 fn cursor_after(items: &[(i64, Event)]) -> Option<i64> {
     items.last().map(|(seq, _)| *seq)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::data_search::DataSearch;
+
+    /// A database of `n` events, the every-100th one (from the oldest) holding `agent_id`
+    /// `wanted`, the others `other`.
+    fn events(n: usize) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::run(&mut conn).unwrap();
+        let mut insert = conn
+            .prepare(
+                "INSERT INTO events (id, workspace_id, event_type, payload, created_at,
+                     delivery_count) VALUES (?1, 'ws', 'SessionStarted', ?2, ?3, 0)",
+            )
+            .unwrap();
+        for i in 0..n {
+            let agent = if i % 100 == 0 { "wanted" } else { "other" };
+            let payload = format!(r#"{{"id":"evt_{i}","data":{{"agent_id":"{agent}"}}}}"#);
+            insert
+                .execute(params![format!("evt_{i}"), payload, i as i64])
+                .unwrap();
+        }
+        drop(insert);
+        conn
+    }
+
+    fn search() -> EventFilter {
+        let condition = [("agent_id".to_string(), "wanted".to_string())];
+        EventFilter {
+            data: DataSearch::parse(&condition).unwrap(),
+            ..EventFilter::default()
+        }
+    }
+
+    #[test]
+    fn a_data_search_reads_a_bounded_number_of_events_per_page_and_goes_on_from_there() {
+        let conn = events(3_000);
+        let mut cursor = None;
+        let mut found = Vec::new();
+        let mut pages = 0;
+        loop {
+            let request = PageRequest { limit: 50, cursor };
+            let page = list_reading_at_most(&conn, "ws", &search(), request, 1_000).unwrap();
+            pages += 1;
+            assert!(
+                page.items.len() <= 10,
+                "1,000 events read hold 10 matches at most"
+            );
+            found.extend(page.items.into_iter().map(|e| e.id));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        // Three pages read 1,000 events each; the third stops at its bound on the oldest event,
+        // so it cannot know it was the last: a fourth, empty page says so.
+        assert_eq!(pages, 4);
+        let expected: Vec<String> = (0..30).rev().map(|i| format!("evt_{}", i * 100)).collect();
+        assert_eq!(found, expected, "every match once, newest first");
+    }
 }
