@@ -12,8 +12,10 @@
 //! prompt webhook still gets its deliveries at once while N others answer slowly.
 
 mod backlog;
+mod history;
 mod load;
 mod processes;
+mod reads;
 mod receiver;
 mod report;
 mod slow;
@@ -82,6 +84,18 @@ pub struct BenchArgs {
     /// Rate of the prompt webhook's events, events/s.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub prompt_rate: u32,
+    /// History scenario: seed this many attempts (with their events, deliveries and
+    /// statistics) over the last --history-days straight into the database, then time the reads
+    /// a customer makes of them (events log, searches by data, statistics, dashboard pages)
+    /// instead of sending events. 0: the scenario is off. Use --webhooks 10.
+    #[arg(long, default_value_t = 0)]
+    pub history: u64,
+    /// The days the seeded history spans (--history).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub history_days: u32,
+    /// Measured requests per read in the history scenario (after 5 unmeasured ones).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..), hide = true)]
+    pub history_requests: u32,
     /// Print one JSON line instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -122,6 +136,10 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
     if slow {
         serve.admin_token = Some(ADMIN_TOKEN.into());
     }
+    if args.history > 0 {
+        // Keep all of the seeded history while it is read.
+        serve.retention = format!("{}d", args.history_days + 1);
+    }
 
     let receiver = receiver::Receiver::start(args.receiver_delay, args.slow_delay).await?;
     let service = match args.processes {
@@ -147,11 +165,13 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
     }
     let first = &bases[0];
     // The slow scenario makes its own webhooks: these would get its slow events too.
+    let mut webhook_ids = Vec::new();
     for i in (0..args.webhooks).filter(|_| !slow) {
-        let (_, secret) =
+        let (id, secret) =
             load::create_webhook(&client, first, API_KEY, &receiver.url(i), "SessionStarted")
                 .await?;
         receiver.add_secret(i, secret);
+        webhook_ids.push(id);
     }
     if args.backlog > 0 {
         // Subscribed to another type than the load's, so the run's events do not go to it.
@@ -168,8 +188,14 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
             );
         }
     }
+    let mut history = None;
     let measured = if slow {
         slow::run(args, &client, &bases, &receiver, API_KEY, ADMIN_TOKEN).await?
+    } else if args.history > 0 {
+        let (measured, report) =
+            read_history(args, &serve.database_url, &client, first, webhook_ids).await?;
+        history = Some(report);
+        measured
     } else {
         deliver(args, &client, &bases, &receiver).await?
     };
@@ -186,6 +212,7 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
         measured.finished,
     );
     report.slow = measured.slow;
+    report.history = history;
     report.processes = args.processes;
     report.per_process_attempts = per_process_attempts;
     if report.concurrent_double_attempts > 0 {
@@ -236,6 +263,57 @@ async fn deliver(
         arrivals: None,
         slow: None,
     })
+}
+
+/// The history scenario: seeds the history, then times the reads of it. Sends no events.
+async fn read_history(
+    args: &BenchArgs,
+    database_url: &str,
+    client: &reqwest::Client,
+    base: &str,
+    webhooks: Vec<String>,
+) -> anyhow::Result<(Measured, reads::HistoryReport)> {
+    use crate::domain::clock::{Clock, SystemClock};
+    anyhow::ensure!(args.webhooks > 0, "--history needs at least one webhook");
+    let now = SystemClock.now();
+    let shape = history::Shape::new(webhooks.clone(), args.history, args.history_days, now);
+    let events = shape.events;
+    let seeding = Instant::now();
+    let (deliveries, attempts) = history::seed(database_url, shape, args.json).await?;
+    let seeded = history::Seeded {
+        events,
+        deliveries,
+        attempts,
+        days: args.history_days,
+        seconds: seeding.elapsed().as_secs_f64(),
+    };
+    let database_bytes = reads::database_bytes(database_url).await?;
+    let target = reads::Target {
+        base,
+        api_key: API_KEY,
+        webhooks: &webhooks,
+        events,
+        now,
+        requests: args.history_requests as usize,
+    };
+    reads::check_totals(client, &target, attempts).await?;
+    let reads = reads::measure(client, &target).await?;
+    let mut no_load = args.clone();
+    no_load.events = 0;
+    let measured = Measured {
+        args: no_load,
+        accepted: Accepted::default(),
+        sent_for: Duration::ZERO,
+        finished: None,
+        arrivals: None,
+        slow: None,
+    };
+    let report = reads::HistoryReport {
+        seeded,
+        database_bytes,
+        reads,
+    };
+    Ok((measured, report))
 }
 
 /// Each service's attempts from its `/metrics`. An attempt is counted once its answer has been

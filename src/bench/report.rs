@@ -48,6 +48,8 @@ pub struct Report {
     /// The slow-neighbour scenario (`--slow-webhooks`); null when it did not run. When it ran,
     /// the fields above are the prompt webhook's.
     pub slow: Option<SlowReport>,
+    /// The history scenario (`--history`); null when it did not run.
+    pub history: Option<super::reads::HistoryReport>,
 }
 
 impl Report {
@@ -92,6 +94,7 @@ impl Report {
                 .load(Ordering::Relaxed),
             peak_rss_bytes: peak_rss_bytes(),
             slow: None,
+            history: None,
         }
     }
 
@@ -129,6 +132,9 @@ impl Report {
             self.concurrent_double_attempts,
             self.peak_rss_bytes as f64 / 1e6,
         );
+        if let Some(history) = &self.history {
+            return history.table();
+        }
         match &self.slow {
             Some(slow) => format!("{table}\n{}", slow.table()),
             None => table,

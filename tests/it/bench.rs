@@ -181,3 +181,57 @@ fn the_slow_neighbour_scenario_reports_the_prompt_webhook_and_the_slow_ones() {
         assert!(slow[key].is_number(), "slow.{key} missing from {report}");
     }
 }
+
+/// A small history scenario: what it seeds, and every read answered (the bench fails on any
+/// answer but 2xx, and when the statistics do not count every seeded attempt).
+fn bench_with_history(database: Option<&str>) -> Value {
+    let mut args = vec![
+        "bench",
+        "--history",
+        "20000",
+        "--webhooks",
+        "3",
+        "--history-requests",
+        "3",
+        "--json",
+    ];
+    if let Some(url) = database {
+        args.extend(["--database-url", url]);
+    }
+    let report = run_bench(&args);
+    let history = &report["history"];
+    assert_eq!(history["seeded"]["attempts"], 20_000, "{report}");
+    assert_eq!(history["seeded"]["deliveries"], 8_000, "{report}");
+    assert_eq!(history["seeded"]["events"], 4_000, "{report}");
+    assert_eq!(history["seeded"]["days"], 30, "{report}");
+    assert!(history["database_bytes"].as_u64().unwrap() > 0);
+    let reads = history["reads"].as_array().unwrap();
+    assert_eq!(reads.len(), 15, "{report}");
+    for read in reads {
+        assert_eq!(read["requests"], 3, "{read}");
+        assert!(read["p95_ms"].as_f64().unwrap() > 0.0, "{read}");
+        // 4,000 events are fewer than SQLite's search reads per page: every search finds.
+        if !read["found"].is_null() {
+            assert_eq!(read["found"], 3, "{read}");
+        }
+    }
+    assert_eq!(report["lost"], 0);
+    report
+}
+
+#[test]
+fn the_history_scenario_seeds_and_reads_a_history_on_sqlite() {
+    bench_with_history(None);
+}
+
+#[tokio::test]
+async fn the_history_scenario_seeds_and_reads_a_history_on_postgresql() {
+    let Some(db) = common::pg::PgDb::create().await else {
+        return;
+    };
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || bench_with_history(Some(&url)))
+        .await
+        .unwrap();
+    db.drop_database().await;
+}

@@ -66,6 +66,8 @@ conformance!(
     a_session_lives_until_it_expires_or_is_ended,
     a_portal_link_opens_once_before_it_expires,
     the_events_log_filters_by_time_state_webhook_and_data,
+    a_filtered_page_reads_a_bounded_number_of_events_and_goes_on_from_there,
+    a_time_window_is_exact_when_recording_order_and_time_disagree,
     attempts_are_tallied_by_minute_hour_and_outcome,
     a_rotated_secret_signs_first_and_the_old_one_until_it_expires,
     delivery_stats_count_recent_deliveries_by_state,

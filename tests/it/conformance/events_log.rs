@@ -184,3 +184,86 @@ pub async fn the_events_log_filters_by_time_state_webhook_and_data(store: Arc<dy
     }
     assert_eq!(seen, newest_first(&[0, 2]));
 }
+
+/// `n` events of a type no webhook takes, accepted concurrently from `at` on, a millisecond
+/// apart.
+async fn unsubscribed_events(store: &Arc<dyn Store>, ws: &str, n: usize, at: i64) {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let ingests = chunk.iter().map(|i| {
+            let store = store.clone();
+            let event = new_event(ws, "ConversationComplete", at + *i as i64);
+            async move { ingest(&*store, &event).await }
+        });
+        futures::future::join_all(ingests).await;
+    }
+}
+
+/// A webhook's only event, older than 20,500 others: the first page of `webhook_id` stops at
+/// its bound (20,000 events read) with nothing found and a cursor; the next goes on from there,
+/// finds it, and says it was the last. The same for a state no other event has.
+pub async fn a_filtered_page_reads_a_bounded_number_of_events_and_goes_on_from_there(
+    store: Arc<dyn Store>,
+) {
+    let ws = workspace(&*store).await;
+    let hook = webhook(&*store, &ws, &["SessionStarted"]).await;
+    let old = ingest(&*store, &new_event(&ws, "SessionStarted", T0)).await;
+    unsubscribed_events(&store, &ws, 20_500, T0 + 1).await;
+    for filter in [
+        EventFilter {
+            webhook_id: Some(hook.id.clone()),
+            ..EventFilter::default()
+        },
+        EventFilter {
+            state: Some(DeliveryState::Pending),
+            ..EventFilter::default()
+        },
+    ] {
+        let first = store.list_events(&ws, &filter, page(10)).await.unwrap();
+        assert!(first.items.is_empty(), "{filter:?}");
+        let cursor = first.next_cursor.expect("the bound leaves a cursor");
+        let request = PageRequest {
+            limit: 10,
+            cursor: Some(cursor),
+        };
+        let second = store.list_events(&ws, &filter, request).await.unwrap();
+        let ids: Vec<String> = second.items.into_iter().map(|e| e.id).collect();
+        assert_eq!(ids, vec![old.id.clone()], "{filter:?}");
+        assert_eq!(second.next_cursor, None, "{filter:?}");
+    }
+    let unfiltered = store
+        .list_events(&ws, &EventFilter::default(), page(10))
+        .await
+        .unwrap();
+    assert_eq!(unfiltered.items.len(), 10, "no bound without a filter");
+}
+
+/// A time window finds its events by the order they were recorded in, widened by a minute:
+/// an event recorded after another but stamped 30 s earlier (accepted concurrently, or a clock
+/// corrected backwards) is still found at both edges; the window's ends are included.
+pub async fn a_time_window_is_exact_when_recording_order_and_time_disagree(store: Arc<dyn Store>) {
+    let ws = workspace(&*store).await;
+    let at = |ms: i64| new_event(&ws, "SessionStarted", T0 + ms);
+    let early = ingest(&*store, &at(0)).await;
+    let middle = ingest(&*store, &at(100_000)).await;
+    // Recorded after `middle`, stamped 30 s before it.
+    let stepped_back = ingest(&*store, &at(70_000)).await;
+    let late = ingest(&*store, &at(200_000)).await;
+    let window = |since: i64, until: i64| EventFilter {
+        since: Some(T0 + since),
+        until: Some(T0 + until),
+        ..EventFilter::default()
+    };
+    let ids = |filter| ids_of(&*store, &ws, filter);
+    assert_eq!(
+        ids(window(70_000, 100_000)).await,
+        vec![stepped_back.id.clone(), middle.id.clone()]
+    );
+    assert_eq!(
+        ids(window(0, 70_000)).await,
+        vec![stepped_back.id.clone(), early.id.clone()]
+    );
+    assert_eq!(ids(window(100_000, 100_000)).await, vec![middle.id.clone()]);
+    assert_eq!(ids(window(100_001, 199_999)).await, Vec::<String>::new());
+    assert_eq!(ids(window(200_000, 900_000)).await, vec![late.id.clone()]);
+    assert_eq!(ids(window(200_001, 900_000)).await, Vec::<String>::new());
+}
