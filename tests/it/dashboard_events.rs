@@ -95,3 +95,58 @@ async fn events_are_listed_searched_and_opened_with_their_deliveries() {
     );
     app.stop().await;
 }
+
+/// A search whose page reads its bound of events without a match says so and offers Older,
+/// which goes on and finds the match: it does not say "No events match".
+#[tokio::test]
+async fn a_search_page_without_a_match_in_its_bound_offers_older_events() {
+    let app = TestApp::start().await;
+    let receiver = Receiver::ok().await;
+    app.create_webhook(&receiver.url, &["SessionStarted"]).await;
+    let mut data = session_started();
+    data["agent_id"] = json!("agent_rare");
+    let rare = app.emit("SessionStarted", data).await;
+    let rare_id = rare["id"].as_str().unwrap().to_string();
+    // Seeded straight into the file after it: more events than one page of a search reads.
+    let db = app.db_path.clone();
+    tokio::task::spawn_blocking(move || {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .unwrap();
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20100)
+             INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count)
+             SELECT printf('evt_later%010d', i), e.workspace_id, 'SessionStarted',
+                 '{\"data\":{\"agent_id\":\"agent_other\"}}', e.created_at + i, 0
+             FROM n, events e WHERE e.id = ?1",
+            [&rare_id],
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+
+    let mut visitor = signed_in(&app).await;
+    let first = visitor.get("/events?q=agent_id+%3D+agent_rare").await;
+    assert_eq!(first.status, 200);
+    assert!(
+        first.body.contains("No match in these events"),
+        "{}",
+        first.body
+    );
+    assert!(!first.body.contains("No events match"));
+    let older = first
+        .body
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|href| href.contains("before="))
+        .expect("an Older link")
+        .replace("&#38;", "&");
+    let second = visitor.get(&older).await;
+    assert!(
+        second.body.contains(rare["id"].as_str().unwrap()),
+        "{}",
+        second.body
+    );
+    app.stop().await;
+}
