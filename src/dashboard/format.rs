@@ -15,6 +15,19 @@ pub fn time(ms: Millis) -> String {
 }
 
 /// `3 min ago`, for lists where the exact time matters less than how recent it is.
+/// A count with thousands separators: `12,345`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 pub fn ago(ms: Millis, now: Millis) -> String {
     let seconds = (now - ms).max(0) / 1000;
     match seconds {

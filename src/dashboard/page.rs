@@ -21,39 +21,17 @@ use crate::domain::Invalid;
 use crate::domain::time::{Millis, rfc3339};
 use crate::domain::webhook::DisabledReason;
 use crate::service::Service;
-use crate::store::{DeliveryOptions, DeliveryStats, Webhook};
+use crate::store::{DeliveryOptions, Webhook};
 
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// Pending deliveries beyond this many are shown as "10,000+": counting reads them all.
+const PENDING_SHOWN: u64 = 10_000;
 
-/// The stats bar: each state's count and its share of the bar, as SVG coordinates (0–100).
-pub struct Stats {
-    pub counts: DeliveryStats,
-    pub total: u64,
-    /// (state, x, width) of each segment, in the bar's order.
-    pub segments: Vec<(&'static str, String, String)>,
-}
-
-impl Stats {
-    fn new(counts: DeliveryStats) -> Self {
-        let total = counts.succeeded + counts.pending + counts.failed;
-        let mut x = 0.0;
-        let mut segments = Vec::new();
-        for (state, n) in [
-            ("ok", counts.succeeded),
-            ("pending", counts.pending),
-            ("fail", counts.failed),
-        ] {
-            if n > 0 {
-                let width = 100.0 * n as f64 / total as f64;
-                segments.push((state, format!("{x:.2}"), format!("{width:.2}")));
-                x += width;
-            }
-        }
-        Self {
-            counts,
-            total,
-            segments,
-        }
+/// The webhook's pending deliveries, as the page shows them.
+fn pending_label(pending: u64) -> String {
+    if pending > PENDING_SHOWN {
+        format!("{}+", format::thousands(PENDING_SHOWN))
+    } else {
+        format::thousands(pending)
     }
 }
 
@@ -179,7 +157,8 @@ struct WebhookPage {
     created: String,
     updated: String,
     secret: Option<String>,
-    stats: Stats,
+    /// Pending deliveries, e.g. `12` or `10,000+`.
+    pending: String,
     history: History,
     test_types: Vec<String>,
     /// `Some` while the webhook is disabled.
@@ -229,10 +208,10 @@ pub async fn show(
         ),
         _ => None,
     };
-    let counts = state
+    let pending = state
         .service
         .store
-        .delivery_stats(ws, &id, now - DAY_MS)
+        .pending_deliveries(ws, &id, PENDING_SHOWN + 1)
         .await?;
     let history = history::load(&state, ws, &id, &query).await?;
     let activity = activity::load(
@@ -257,7 +236,7 @@ pub async fn show(
         options: OptionsView::new(&w.options, &state.config),
         w,
         secret,
-        stats: Stats::new(counts),
+        pending: pending_label(pending),
         history,
         test_types: crate::service::event_types::current(
             state.service.store.as_ref(),
@@ -343,21 +322,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_stats_bar_splits_by_share_and_skips_empty_states() {
-        let stats = Stats::new(DeliveryStats {
-            succeeded: 3,
-            pending: 0,
-            failed: 1,
-        });
-        assert_eq!(stats.total, 4);
-        assert_eq!(
-            stats.segments,
-            [
-                ("ok", "0.00".to_string(), "75.00".to_string()),
-                ("fail", "75.00".to_string(), "25.00".to_string())
-            ]
-        );
-        assert!(Stats::new(DeliveryStats::default()).segments.is_empty());
+    fn pending_deliveries_read_past_the_cap_show_as_the_cap_and_more() {
+        assert_eq!(pending_label(0), "0");
+        assert_eq!(pending_label(1_234), "1,234");
+        assert_eq!(pending_label(10_000), "10,000");
+        assert_eq!(pending_label(10_001), "10,000+");
     }
 
     #[test]

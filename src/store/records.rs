@@ -388,14 +388,6 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// How a webhook's recent deliveries stand (cancelled ones are not counted).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DeliveryStats {
-    pub succeeded: u64,
-    pub pending: u64,
-    pub failed: u64,
-}
-
 /// The delivery queue at a glance, for `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueStats {

@@ -70,7 +70,7 @@ conformance!(
     a_time_window_is_exact_when_recording_order_and_time_disagree,
     attempts_are_tallied_by_minute_hour_and_outcome,
     a_rotated_secret_signs_first_and_the_old_one_until_it_expires,
-    delivery_stats_count_recent_deliveries_by_state,
+    pending_deliveries_are_counted_up_to_a_cap,
     failing_without_a_success_for_too_long_disables_the_webhook,
     a_webhooks_last_attempt_follows_changes_and_is_refreshed_every_second,
     pruning_removes_old_finished_events_in_batches_and_keeps_pending_work,

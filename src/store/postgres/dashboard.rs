@@ -6,7 +6,7 @@ use super::db::{Run, query};
 use crate::domain::time::Millis;
 use crate::domain::webhook::Secret;
 use crate::store::rows::Columns;
-use crate::store::{DeliveryStats, NewPortalLink, NewSession, PortalGrant, Session, StoreResult};
+use crate::store::{NewPortalLink, NewSession, PortalGrant, Session, StoreResult};
 
 pub async fn create_session(store: &PgStore, s: &NewSession) -> StoreResult<()> {
     let mut tx = store.begin().await?;
@@ -111,32 +111,22 @@ pub async fn redeem_portal_link(
     }))
 }
 
-pub async fn delivery_stats(
+pub async fn pending_deliveries(
     store: &PgStore,
     workspace_id: &str,
     webhook_id: &str,
-    since: Millis,
-) -> StoreResult<DeliveryStats> {
-    let rows = query(
-        "SELECT state, COUNT(*) AS n FROM deliveries
-         WHERE webhook_id = $1 AND workspace_id = $2 AND created_at >= $3 GROUP BY state",
+    cap: u64,
+) -> StoreResult<u64> {
+    let row = query(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM deliveries
+             WHERE webhook_id = $1 AND workspace_id = $2 AND state = 'pending' LIMIT $3) AS p",
     )
     .bind(webhook_id)
     .bind(workspace_id)
-    .bind(since)
-    .fetch_all_on(&store.db)
+    .bind(i64::try_from(cap).unwrap_or(i64::MAX))
+    .fetch_one_on(&store.db)
     .await?;
-    let mut stats = DeliveryStats::default();
-    for row in rows {
-        let n = u64::try_from(row.int("n")?).unwrap_or(0);
-        match row.text("state")?.as_str() {
-            "succeeded" => stats.succeeded = n,
-            "pending" => stats.pending = n,
-            "failed" => stats.failed = n,
-            _ => {}
-        }
-    }
-    Ok(stats)
+    Ok(u64::try_from(row.int("n")?).unwrap_or(0))
 }
 
 pub async fn rotate_secret(

@@ -534,13 +534,13 @@ impl History for PgStore {
         history::retry(self, workspace_id, webhook_id, attempt_id, now).await
     }
 
-    async fn delivery_stats(
+    async fn pending_deliveries(
         &self,
         workspace_id: &str,
         webhook_id: &str,
-        since: Millis,
-    ) -> StoreResult<DeliveryStats> {
-        dashboard::delivery_stats(self, workspace_id, webhook_id, since).await
+        cap: u64,
+    ) -> StoreResult<u64> {
+        dashboard::pending_deliveries(self, workspace_id, webhook_id, cap).await
     }
 }
 

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::time::Millis;
-use crate::store::{DeliveryStats, NewPortalLink, NewSession, PortalGrant, Session, StoreResult};
+use crate::store::{NewPortalLink, NewSession, PortalGrant, Session, StoreResult};
 
 pub fn create_session(conn: &Connection, s: &NewSession) -> StoreResult<()> {
     // Sessions are short-lived; dropping the expired ones at each sign-in keeps the table small
@@ -97,26 +97,24 @@ pub fn redeem_portal_link(
         }))
 }
 
-pub fn delivery_stats(
+pub fn pending_deliveries(
     conn: &Connection,
     workspace_id: &str,
     webhook_id: &str,
-    since: Millis,
-) -> StoreResult<DeliveryStats> {
-    let mut query = conn.prepare_cached(
-        "SELECT state, COUNT(*) FROM deliveries
-         WHERE webhook_id = ?1 AND workspace_id = ?2 AND created_at >= ?3 GROUP BY state",
-    )?;
-    let mut rows = query.query(params![webhook_id, workspace_id, since])?;
-    let mut stats = DeliveryStats::default();
-    while let Some(row) = rows.next()? {
-        let n = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
-        match row.get::<_, String>(0)?.as_str() {
-            "succeeded" => stats.succeeded = n,
-            "pending" => stats.pending = n,
-            "failed" => stats.failed = n,
-            _ => {}
-        }
-    }
-    Ok(stats)
+    cap: u64,
+) -> StoreResult<u64> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM deliveries
+                 WHERE webhook_id = ?1 AND workspace_id = ?2 AND state = 'pending' LIMIT ?3)",
+        )?
+        .query_row(
+            params![
+                webhook_id,
+                workspace_id,
+                i64::try_from(cap).unwrap_or(i64::MAX)
+            ],
+            |r| r.get(0),
+        )?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }

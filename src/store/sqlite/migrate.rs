@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008", "fair_claims"),
     migration!(9, "0009", "portal"),
     migration!(10, "0010", "attempt_stats"),
+    migration!(11, "0011", "lean_deliveries"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -527,14 +527,14 @@ impl History for SqliteStore {
             .await
     }
 
-    async fn delivery_stats(
+    async fn pending_deliveries(
         &self,
         workspace_id: &str,
         webhook_id: &str,
-        since: Millis,
-    ) -> StoreResult<DeliveryStats> {
+        cap: u64,
+    ) -> StoreResult<u64> {
         let (workspace_id, webhook_id) = (workspace_id.to_string(), webhook_id.to_string());
-        self.read(move |conn| dashboard::delivery_stats(conn, &workspace_id, &webhook_id, since))
+        self.read(move |conn| dashboard::pending_deliveries(conn, &workspace_id, &webhook_id, cap))
             .await
     }
 }

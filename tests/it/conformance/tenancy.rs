@@ -334,41 +334,46 @@ pub async fn a_rotated_secret_signs_first_and_the_old_one_until_it_expires(store
     );
 }
 
-pub async fn delivery_stats_count_recent_deliveries_by_state(store: Arc<dyn Store>) {
+pub async fn pending_deliveries_are_counted_up_to_a_cap(store: Arc<dyn Store>) {
     let ws = workspace(&*store).await;
     let hook = webhook(&*store, &ws, &["SessionStarted"]).await;
-    ingest(&*store, &new_event(&ws, "SessionStarted", T0 - 10)).await;
-    for i in 0..3 {
+    for i in 0..4 {
         ingest(&*store, &new_event(&ws, "SessionStarted", T0 + i)).await;
     }
-    let claims = store.claim_due(&claim_at(T0 - 10, 1)).await.unwrap();
-    store
-        .record_attempt(&attempt_of(
-            &claims[0],
-            status(200),
-            NextStep::Succeeded,
-            T0,
-        ))
-        .await
-        .unwrap();
     let claims = store.claim_due(&claim_at(T0 + 5, 2)).await.unwrap();
     store
         .record_attempt(&attempt_of(
             &claims[0],
             status(200),
             NextStep::Succeeded,
-            T0,
+            T0 + 5,
         ))
         .await
         .unwrap();
     store
-        .record_attempt(&attempt_of(&claims[1], status(500), NextStep::Failed, T0))
+        .record_attempt(&attempt_of(
+            &claims[1],
+            status(500),
+            NextStep::Failed,
+            T0 + 5,
+        ))
         .await
         .unwrap();
-    let stats = store.delivery_stats(&ws, &hook.id, T0).await.unwrap();
+    let pending = |ws: String, cap: u64| {
+        let store = store.clone();
+        let hook = hook.id.clone();
+        async move { store.pending_deliveries(&ws, &hook, cap).await.unwrap() }
+    };
     assert_eq!(
-        (stats.succeeded, stats.pending, stats.failed),
-        (1, 1, 1),
-        "the older success is outside the window"
+        pending(ws.clone(), 100).await,
+        2,
+        "succeeded and failed ones are not"
     );
+    assert_eq!(
+        pending(ws.clone(), 1).await,
+        1,
+        "the count stops at the cap"
+    );
+    let other = workspace(&*store).await;
+    assert_eq!(pending(other, 100).await, 0, "another workspace sees none");
 }
