@@ -73,7 +73,7 @@ pub async fn create_workspace(
 }
 
 /// A `SessionStarted` body of about `bytes` bytes, padded in `metadata`.
-fn event_body(bytes: usize) -> Vec<u8> {
+pub fn event_body(bytes: usize) -> Vec<u8> {
     let base = json!({"type": "SessionStarted", "data": {"session_id": "sess_bench", "agent_id": "agent_bench",
         "started_at": "2026-11-26T16:58:01Z", "metadata": {"padding": ""}}});
     let pad = bytes.saturating_sub(base.to_string().len());
@@ -104,19 +104,7 @@ pub async fn send_events(
         let (client, body, accepted) = (client.clone(), body.clone(), accepted.clone());
         let key = key.to_string();
         async move {
-            let resp = client
-                .post(&url)
-                .bearer_auth(&key)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await?;
-            let at = Instant::now();
-            if resp.status() != 202 {
-                bail!("an event was refused: {}", resp.status());
-            }
-            let event: Value = resp.json().await?;
-            let id = event["id"].as_str().context("no event id")?.to_string();
+            let (id, at) = post_event(&client, &url, &key, body).await?;
             if let Ok(mut accepted) = accepted.lock() {
                 accepted.insert(id, at);
             }
@@ -146,4 +134,28 @@ pub async fn send_events(
         }
     }
     Ok(accepted)
+}
+
+/// Posts one event to `url` (`…/api/v1/events`); its id and when its 202 came. Any other answer
+/// is an error.
+pub async fn post_event(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    body: bytes::Bytes,
+) -> anyhow::Result<(String, Instant)> {
+    let resp = client
+        .post(url)
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    let at = Instant::now();
+    if resp.status() != 202 {
+        bail!("an event was refused: {}", resp.status());
+    }
+    let event: Value = resp.json().await?;
+    let id = event["id"].as_str().context("no event id")?.to_string();
+    Ok((id, at))
 }

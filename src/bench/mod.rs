@@ -10,6 +10,11 @@
 //!
 //! With `--slow-webhooks N` it runs the slow-neighbour scenario instead (see `slow`): whether a
 //! prompt webhook still gets its deliveries at once while N others answer slowly.
+//!
+//! With `--soak DURATION` it runs the soak instead (see `soak`): events at a steady `--rate` for
+//! that long, the service (always in child processes) pruning at `--retention`, and a line per
+//! `--soak-interval` of latency, the service's memory, the database's size and its pending
+//! deliveries.
 
 mod backlog;
 mod history;
@@ -20,6 +25,8 @@ mod receiver;
 mod report;
 mod slow;
 mod slow_receiver;
+mod soak;
+mod soak_report;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,7 +56,8 @@ pub struct BenchArgs {
     /// Concurrent senders (ignored with --rate).
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
-    /// Send at this steady rate (events/s) instead of as fast as the senders can.
+    /// Send at this steady rate (events/s) instead of as fast as the senders can; a soak
+    /// (--soak) needs it.
     #[arg(long)]
     pub rate: Option<u32>,
     /// Before the run, seed this many pending deliveries (due in 24 h, to a webhook of their
@@ -96,7 +104,22 @@ pub struct BenchArgs {
     /// Measured requests per read in the history scenario (after 5 unmeasured ones).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..), hide = true)]
     pub history_requests: u32,
-    /// Print one JSON line instead of the table.
+    /// Soak: send events at --rate for this long (`30m`, `2m`) instead of --events, with the
+    /// service in child processes (one, or --processes on PostgreSQL) pruning at --retention, and
+    /// print a line per --soak-interval (latency, the service's memory, the database's size, its
+    /// pending deliveries), then a summary of the growth after the retention.
+    #[arg(long, value_parser = humantime::parse_duration, requires = "rate",
+          conflicts_with_all = ["slow_webhooks", "history"])]
+    pub soak: Option<Duration>,
+    /// The service's retention (`SPEAKNODE_RETENTION`) during a soak: older events are pruned,
+    /// so the database should stop growing once this has passed.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub retention: Duration,
+    /// How often a soak prints a line.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub soak_interval: Duration,
+    /// Print JSON instead of the table: one line for the report (and, in a soak, one line per
+    /// interval before it).
     #[arg(long)]
     pub json: bool,
 }
@@ -140,19 +163,21 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
         // Keep all of the seeded history while it is read.
         serve.retention = format!("{}d", args.history_days + 1);
     }
+    if args.soak.is_some() {
+        serve.retention = humantime::format_duration(args.retention).to_string();
+    }
 
-    let receiver = receiver::Receiver::start(args.receiver_delay, args.slow_delay).await?;
-    let service = match args.processes {
+    // A soak's receiver records into its own bounded ledger, not the map of every arrival.
+    let ledger = args
+        .soak
+        .map(|_| Arc::new(soak::Ledger::new(args.webhooks)));
+    let receiver =
+        receiver::Receiver::start(args.receiver_delay, args.slow_delay, ledger.clone()).await?;
+    // A soak reports the service's memory: the service runs apart from the load driver.
+    let children = args.processes.or(args.soak.map(|_| 1));
+    let service = match children {
         None => Service::in_process(Config::from_args(&serve)?).await?,
-        Some(n) => Service::Processes(
-            processes::Services::start(
-                n as usize,
-                &serve.database_url,
-                API_KEY,
-                serve.admin_token.as_deref(),
-            )
-            .await?,
-        ),
+        Some(n) => Service::Processes(processes::Services::start(n as usize, &serve).await?),
     };
     let bases = service.bases();
 
@@ -189,6 +214,7 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
         }
     }
     let mut history = None;
+    let mut soaked = None;
     let measured = if slow {
         slow::run(args, &client, &bases, &receiver, API_KEY, ADMIN_TOKEN).await?
     } else if args.history > 0 {
@@ -196,6 +222,17 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
             read_history(args, &serve.database_url, &client, first, webhook_ids).await?;
         history = Some(report);
         measured
+    } else if let Some(ledger) = ledger {
+        let setup = soak::Setup {
+            args,
+            client: &client,
+            bases: &bases,
+            pids: service.pids(),
+            database_url: &serve.database_url,
+            ledger,
+        };
+        soaked = Some(soak::run(setup).await?);
+        Measured::nothing_sent(args)
     } else {
         deliver(args, &client, &bases, &receiver).await?
     };
@@ -213,7 +250,10 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
     );
     report.slow = measured.slow;
     report.history = history;
-    report.processes = args.processes;
+    if let Some(soak) = soaked {
+        report.set_soak(soak);
+    }
+    report.processes = children;
     report.per_process_attempts = per_process_attempts;
     if report.concurrent_double_attempts > 0 {
         eprintln!(
@@ -236,6 +276,24 @@ struct Measured {
     /// The deliveries the report counts; `None`: all that arrived by the end of the run.
     arrivals: Option<receiver::Arrivals>,
     slow: Option<slow::SlowReport>,
+}
+
+impl Measured {
+    /// For the scenarios that keep their own figures (history, soak): no event of the
+    /// report's counts.
+    fn nothing_sent(args: &BenchArgs) -> Self {
+        Self {
+            args: BenchArgs {
+                events: 0,
+                ..args.clone()
+            },
+            accepted: Accepted::default(),
+            sent_for: Duration::ZERO,
+            finished: None,
+            arrivals: None,
+            slow: None,
+        }
+    }
 }
 
 /// Scenarios A to D: sends the events to the webhooks made above and waits for every delivery.
@@ -298,16 +356,7 @@ async fn read_history(
     };
     reads::check_totals(client, &target, attempts).await?;
     let reads = reads::measure(client, &target).await?;
-    let mut no_load = args.clone();
-    no_load.events = 0;
-    let measured = Measured {
-        args: no_load,
-        accepted: Accepted::default(),
-        sent_for: Duration::ZERO,
-        finished: None,
-        arrivals: None,
-        slow: None,
-    };
+    let measured = Measured::nothing_sent(args);
     let report = reads::HistoryReport {
         seeded,
         database_bytes,
@@ -372,6 +421,14 @@ impl Service {
         match self {
             Self::InProcess { base, .. } => vec![base.clone()],
             Self::Processes(services) => services.bases(),
+        }
+    }
+
+    /// The service's own processes; none when it runs in the bench's process.
+    fn pids(&self) -> Vec<u32> {
+        match self {
+            Self::InProcess { .. } => Vec::new(),
+            Self::Processes(services) => services.pids(),
         }
     }
 

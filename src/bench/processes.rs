@@ -1,6 +1,8 @@
 //! `bench --processes N`: the service as N child processes of this binary (`serve`), sharing one
 //! PostgreSQL database, instead of in this process. They are killed when [`Services`] is dropped,
-//! on every path out of the benchmark, errors included.
+//! on every path out of the benchmark, errors included. The soak (`--soak`) always runs its
+//! service this way, one process when not told otherwise (on SQLite too), so that the memory it
+//! reports is the service's alone.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -8,6 +10,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio::sync::oneshot;
+
+use crate::config::ServeArgs;
 
 /// What `serve` prints last, once it accepts requests (see `app::run`).
 const LISTENING: &str = "SpeakNode Webhooks listening on ";
@@ -23,20 +27,16 @@ struct Service {
 pub struct Services(Vec<Service>);
 
 impl Services {
-    /// Starts `count` `serve` processes on `database_url`: the first alone (it applies the
-    /// migrations and creates the default workspace), then the others together.
-    /// With `admin_token`, every process accepts it on the admin routes.
-    pub async fn start(
-        count: usize,
-        database_url: &str,
-        api_key: &str,
-        admin_token: Option<&str>,
-    ) -> anyhow::Result<Self> {
+    /// Starts `count` `serve` processes with the bench's settings in `serve` (database, API key,
+    /// admin token, private targets, retention): the first alone (it applies the migrations and
+    /// creates the default workspace), then the others together.
+    pub async fn start(count: usize, serve: &ServeArgs) -> anyhow::Result<Self> {
+        let env = settings(serve);
         let mut services = Self::default();
-        let first = services.spawn(database_url, api_key, admin_token)?;
+        let first = services.spawn(&env)?;
         services.0[0].base = services.listening(0, first).await?;
         let waiting = (1..count)
-            .map(|_| services.spawn(database_url, api_key, admin_token))
+            .map(|_| services.spawn(&env))
             .collect::<anyhow::Result<Vec<_>>>()?;
         for (i, listening) in waiting.into_iter().enumerate() {
             services.0[i + 1].base = services.listening(i + 1, listening).await?;
@@ -44,28 +44,16 @@ impl Services {
         Ok(services)
     }
 
-    /// Starts one `serve --listen 127.0.0.1:0`, owned by `self` from then on, and a thread
-    /// reading its stdout: the base URL goes to the returned receiver once the listening line is
-    /// out, and the rest of its output is drained so that the child never blocks on a full pipe.
-    /// The receiver errs if stdout closes first (the child exited).
-    fn spawn(
-        &mut self,
-        database_url: &str,
-        api_key: &str,
-        admin_token: Option<&str>,
-    ) -> anyhow::Result<oneshot::Receiver<String>> {
+    /// Starts one `serve --listen 127.0.0.1:0` with the settings in `env`, owned by `self` from
+    /// then on, and a thread reading its stdout: the base URL goes to the returned receiver once
+    /// the listening line is out, and the rest of its output is drained so that the child never
+    /// blocks on a full pipe. The receiver errs if stdout closes first (the child exited).
+    fn spawn(&mut self, env: &[(&str, String)]) -> anyhow::Result<oneshot::Receiver<String>> {
         let exe = std::env::current_exe().context("cannot find this program's own executable")?;
-        let mut command = Command::new(&exe);
-        command
+        let mut child = Command::new(&exe)
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("SPEAKNODE_DATABASE_URL", database_url)
-            .env("SPEAKNODE_API_KEY", api_key)
-            .env("SPEAKNODE_ALLOW_PRIVATE_TARGETS", "true")
-            .env("SPEAKNODE_LOG", "warn");
-        if let Some(token) = admin_token {
-            command.env("SPEAKNODE_ADMIN_TOKEN", token);
-        }
-        let mut child = command
+            .envs(env.iter().map(|(name, value)| (*name, value)))
+            .env("SPEAKNODE_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -121,6 +109,31 @@ impl Services {
     pub fn bases(&self) -> Vec<String> {
         self.0.iter().map(|s| s.base.clone()).collect()
     }
+
+    /// The processes' ids, in start order: the soak reads their memory in `/proc`.
+    pub fn pids(&self) -> Vec<u32> {
+        self.0.iter().map(|s| s.child.id()).collect()
+    }
+}
+
+/// The environment that gives a child the settings the bench chose in `serve`; the others keep
+/// their defaults, as in the bench's own process.
+fn settings(serve: &ServeArgs) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("SPEAKNODE_DATABASE_URL", serve.database_url.clone()),
+        (
+            "SPEAKNODE_ALLOW_PRIVATE_TARGETS",
+            serve.allow_private_targets.clone(),
+        ),
+        ("SPEAKNODE_RETENTION", serve.retention.clone()),
+    ];
+    if let Some(key) = &serve.api_key {
+        env.push(("SPEAKNODE_API_KEY", key.clone()));
+    }
+    if let Some(token) = &serve.admin_token {
+        env.push(("SPEAKNODE_ADMIN_TOKEN", token.clone()));
+    }
+    env
 }
 
 impl Drop for Services {

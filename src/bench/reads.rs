@@ -334,10 +334,7 @@ async fn dashboard_session(
 pub async fn database_bytes(database_url: &str) -> anyhow::Result<u64> {
     if database_url.starts_with("sqlite:") {
         let path = crate::store::sqlite::file_path(database_url)?;
-        let mut wal = path.clone().into_os_string();
-        wal.push("-wal");
-        let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
-        Ok(size(&path) + size(std::path::Path::new(&wal)))
+        Ok(sqlite_bytes(&path))
     } else {
         let pool = sqlx::PgPool::connect(database_url).await?;
         let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
@@ -346,4 +343,12 @@ pub async fn database_bytes(database_url: &str) -> anyhow::Result<u64> {
         pool.close().await;
         Ok(bytes as u64)
     }
+}
+
+/// A SQLite database's size on disk: its file and its write-ahead log.
+pub fn sqlite_bytes(path: &std::path::Path) -> u64 {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    size(path) + size(std::path::Path::new(&wal))
 }

@@ -3,7 +3,9 @@
 //! concurrent double attempts: a request for a delivery id while another request of the same id
 //! is still being handled here (from its headers' arrival, through reading its body, to the
 //! answer). With `--receiver-delay` it answers after that delay instead; with
-//! `--slow-webhooks` it also serves the slow endpoints (see `slow_receiver`).
+//! `--slow-webhooks` it also serves the slow endpoints (see `slow_receiver`). In a soak
+//! (`--soak`) the arrivals go to the soak's bounded [`Ledger`] instead of the map, which would
+//! hold every delivery of the run.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +21,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::slow_receiver::{self, SlowDelay, SlowEndpoints};
+use super::soak::Ledger;
 
 const CHECK_EVERY: u64 = 50;
 
@@ -41,6 +44,8 @@ pub struct Inner {
     /// Bodies read after `delay`: picks the ones whose signature is checked.
     delayed_reads: AtomicU64,
     pub slow: SlowEndpoints,
+    /// The soak's bookkeeping: when set, arrivals are recorded there and not in `arrivals`.
+    soak: Option<Arc<Ledger>>,
 }
 
 /// A delivery id's stay in [`Inner::in_flight`]: it leaves on drop, so a handler cancelled midway
@@ -87,10 +92,16 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    pub async fn start(delay: Option<Duration>, slow_delay: SlowDelay) -> anyhow::Result<Self> {
+    /// With `soak`, the arrivals are recorded in that ledger (see [`Inner::soak`]).
+    pub async fn start(
+        delay: Option<Duration>,
+        slow_delay: SlowDelay,
+        soak: Option<Arc<Ledger>>,
+    ) -> anyhow::Result<Self> {
         let inner = Arc::new(Inner {
             delay,
             slow: SlowEndpoints::new(slow_delay),
+            soak,
             ..Inner::default()
         });
         let app = Router::new()
@@ -201,7 +212,9 @@ async fn receive(
             inner.bad_signatures.fetch_add(1, Ordering::Relaxed);
         }
     }
-    if let Ok(mut arrivals) = inner.arrivals.lock() {
+    if let Some(ledger) = &inner.soak {
+        ledger.arrived(&header("webhook-id"), webhook, now);
+    } else if let Ok(mut arrivals) = inner.arrivals.lock() {
         arrivals
             .entry(delivery)
             .and_modify(|(_, _, seen)| *seen += 1)

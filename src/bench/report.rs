@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::receiver::{Arrivals, Receiver};
 use super::slow::SlowReport;
+use super::soak_report::SoakReport;
 use super::{Accepted, BenchArgs};
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +51,10 @@ pub struct Report {
     pub slow: Option<SlowReport>,
     /// The history scenario (`--history`); null when it did not run.
     pub history: Option<super::reads::HistoryReport>,
+    /// The soak (`--soak`); null when it did not run. When it ran, the counts above (events,
+    /// accepted, deliveries, lost, duplicates) and the rates are its totals, `peak_rss_bytes` is
+    /// the load driver's, and the latencies are in its interval lines only (`latency_ms` is 0).
+    pub soak: Option<SoakReport>,
 }
 
 impl Report {
@@ -95,11 +100,28 @@ impl Report {
             peak_rss_bytes: peak_rss_bytes(),
             slow: None,
             history: None,
+            soak: None,
         }
     }
 
+    /// Takes a soak's totals as the report's, so that the exit code and its message read the
+    /// same fields in every scenario.
+    pub fn set_soak(&mut self, soak: SoakReport) {
+        self.events = soak.events_sent as usize;
+        self.accepted = soak.accepted as usize;
+        self.deliveries = soak.deliveries as usize;
+        self.lost = soak.lost as usize;
+        self.duplicates = soak.duplicates;
+        self.events_per_s = soak.accepted as f64 / soak.duration_s;
+        self.deliveries_per_s = soak.deliveries as f64 / (soak.duration_s + soak.drain_s);
+        self.soak = Some(soak);
+    }
+
     pub fn ok(&self) -> bool {
-        self.lost == 0 && self.bad_signatures == 0 && self.concurrent_double_attempts == 0
+        self.lost == 0
+            && self.bad_signatures == 0
+            && self.concurrent_double_attempts == 0
+            && self.soak.as_ref().is_none_or(SoakReport::ok)
     }
 
     pub fn table(&self) -> String {
@@ -135,6 +157,22 @@ impl Report {
         if let Some(history) = &self.history {
             return history.table();
         }
+        if let Some(soak) = &self.soak {
+            return format!(
+                "{}
+service             {processes}
+bad signatures      {} of {} checked
+attempts/process    {}
+concurrent doubles  {}
+load driver RSS     {:.1} MB at its peak",
+                soak.table(),
+                self.bad_signatures,
+                self.signatures_checked,
+                attempts.join(" / "),
+                self.concurrent_double_attempts,
+                self.peak_rss_bytes as f64 / 1e6,
+            );
+        }
         match &self.slow {
             Some(slow) => format!("{table}\n{}", slow.table()),
             None => table,
@@ -161,7 +199,8 @@ pub fn latency(accepted: &HashMap<String, Instant>, arrivals: &Arrivals) -> Late
     }
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+/// The nearest-rank `q` quantile of `sorted`; 0 when empty.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -171,19 +210,19 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 /// The process's peak resident memory (service, receiver and load driver together).
 fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_string)
-        })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
+    memory_bytes("self", "VmHWM").unwrap_or(0)
+}
+
+/// A memory figure (`VmRSS`, `VmHWM`, …) of process `pid` (or `self`) from its
+/// `/proc/<pid>/status`; `None` when the process is gone.
+pub fn memory_bytes(pid: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| {
+        l.strip_prefix(field)
+            .is_some_and(|rest| rest.starts_with(':'))
+    })?;
+    let kb = line.split_whitespace().nth(1)?.parse::<u64>().ok()?;
+    Some(kb * 1024)
 }
 
 /// A progress line on stderr, redrawn five times a second.

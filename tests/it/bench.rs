@@ -12,17 +12,24 @@ use serde_json::Value;
 /// Runs `speaknode-webhooks <args>` and parses its last stdout line, the JSON report; a failed
 /// run fails the test with both outputs.
 fn run_bench(args: &[&str]) -> Value {
+    run_bench_lines(args).0.pop().unwrap()
+}
+
+/// Runs `speaknode-webhooks <args>`: every stdout line parsed as JSON, and stderr. A failed run
+/// fails the test with both outputs.
+fn run_bench_lines(args: &[&str]) -> (Vec<Value>, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_speaknode-webhooks"))
         .args(args)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "bench failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "bench failed: {stdout}\n{stderr}");
+    let lines = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    (lines, stderr)
 }
 
 #[test]
@@ -234,4 +241,104 @@ async fn the_history_scenario_seeds_and_reads_a_history_on_postgresql() {
         .await
         .unwrap();
     db.drop_database().await;
+}
+
+/// A short soak at 50 events/s for 4 s, a line a second: its interval lines (four while sending,
+/// one for the wait after), then the report with the soak's summary. Only counts are checked,
+/// never timings. Returns the report and stderr.
+fn short_soak(extra: &[&str]) -> (Value, String) {
+    let mut args = vec![
+        "bench",
+        "--soak",
+        "4s",
+        "--soak-interval",
+        "1s",
+        "--rate",
+        "50",
+        "--retention",
+        "2s",
+        "--json",
+    ];
+    args.extend(extra);
+    let (mut lines, stderr) = run_bench_lines(&args);
+    let report = lines.pop().unwrap();
+    let soak = &report["soak"];
+    let phases: Vec<&str> = lines.iter().map(|l| l["phase"].as_str().unwrap()).collect();
+    assert_eq!(
+        phases,
+        ["soak", "soak", "soak", "soak", "drain"],
+        "{lines:?}"
+    );
+    for line in &lines {
+        for key in ["elapsed_s", "deliveries_per_s"] {
+            assert!(line[key].is_number(), "{key} missing from {line}");
+        }
+        for key in ["p50_ms", "p99_ms"] {
+            assert!(line[key].is_number() || line[key].is_null(), "{line}");
+        }
+        assert!(line["rss_bytes"].as_u64().unwrap() > 0, "{line}");
+        assert!(line["database_bytes"].as_u64().unwrap() > 0, "{line}");
+        assert!(line["pending"].is_u64(), "{line}");
+    }
+    let total = |key: &str| lines.iter().map(|l| l[key].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(total("events_sent"), 200, "{lines:?}");
+    assert_eq!(total("deliveries"), 200, "{lines:?}");
+
+    assert_eq!(soak["intervals"], 4, "{report}");
+    assert_eq!(soak["events_sent"], 200, "{report}");
+    assert_eq!(soak["accepted"], 200, "{report}");
+    assert_eq!(soak["deliveries"], 200, "{report}");
+    for key in ["lost", "refused", "duplicates", "unexpected"] {
+        assert_eq!(soak[key], 0, "{key} in {report}");
+    }
+    assert!(soak["worst_p99"]["p99_ms"].is_number(), "{report}");
+    // 4 s of soak are more than the 2 s retention plus one interval: from 00:02 to 00:04.
+    let growth = &soak["growth"];
+    assert_eq!(growth["from_s"], 2.0, "{report}");
+    assert_eq!(growth["to_s"], 4.0, "{report}");
+    for what in ["database", "rss"] {
+        assert!(growth[what]["from_bytes"].as_u64().unwrap() > 0, "{report}");
+        assert!(growth[what]["bytes"].is_i64(), "{report}");
+    }
+    assert_eq!(report["lost"], 0, "{report}");
+    assert_eq!(report["bad_signatures"], 0, "{report}");
+    (report, stderr)
+}
+
+#[test]
+fn a_short_soak_prints_a_line_per_interval_and_a_summary_on_sqlite() {
+    let (report, _) = short_soak(&[]);
+    assert_eq!(
+        report["processes"], 1,
+        "the service runs in a child process"
+    );
+}
+
+#[tokio::test]
+async fn a_short_soak_runs_two_processes_on_postgresql() {
+    let Some(db) = common::pg::PgDb::create().await else {
+        return;
+    };
+    let url = db.url.clone();
+    let (report, stderr) = tokio::task::spawn_blocking(move || {
+        short_soak(&["--processes", "2", "--database-url", &url])
+    })
+    .await
+    .unwrap();
+    assert_eq!(report["processes"], 2, "{report}");
+    assert_eq!(report["per_process_attempts"].as_array().unwrap().len(), 2);
+    assert_eq!(report["concurrent_double_attempts"], 0, "{report}");
+    assert!(stderr.contains("autovacuum: "), "{stderr}");
+    db.drop_database().await;
+}
+
+#[test]
+fn a_soak_needs_a_rate() {
+    let output = Command::new(env!("CARGO_BIN_EXE_speaknode-webhooks"))
+        .args(["bench", "--soak", "4s"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--rate"), "{stderr}");
 }
