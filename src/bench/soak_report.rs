@@ -136,8 +136,9 @@ pub struct SoakReport {
     pub drain_s: f64,
     /// The line with the highest p99; null when no delivery arrived.
     pub worst_p99: Option<WorstP99>,
-    /// From the first line at or after the retention to the last line while sending; null when
-    /// the soak was shorter than the retention plus one interval, and growth cannot be judged.
+    /// From the first line at or after the retention and a pruning pass to the last line while
+    /// sending; null when the soak was shorter than that plus one interval, and growth cannot
+    /// be judged.
     pub growth: Option<Growth>,
 }
 
@@ -153,7 +154,7 @@ pub struct WorstP99 {
 /// on the pruner deletes about as much as comes in, and both should stay flat.
 #[derive(Debug, Serialize)]
 pub struct Growth {
-    /// The end of the first interval at or after the retention.
+    /// The end of the first interval at or after the retention and a pruning pass.
     pub from_s: f64,
     /// The end of the last interval while sending.
     pub to_s: f64,
@@ -250,7 +251,7 @@ impl SoakReport {
             ),
             None => format!(
                 "growth              cannot be judged: the soak ({}) is shorter than the \
-                 retention ({}) plus one interval ({})",
+                 retention ({}), a pruning pass (1m) and one interval ({})",
                 duration(self.duration_s),
                 duration(self.retention_s),
                 duration(self.interval_s),
@@ -287,12 +288,15 @@ fn worst_p99(lines: &[IntervalLine]) -> Option<WorstP99> {
         })
 }
 
-/// From the first line at or after `retention` to the last; `None` when there is no line after
-/// that first one.
+/// From the first line at or after `retention` plus one pass of the pruner (the first events
+/// past the retention are pruned only by its next pass, up to a minute later: judged earlier, a
+/// file that then stays flat would show that minute's growth) to the last; `None` when there is
+/// no line after that first one.
 fn growth(lines: &[&IntervalLine], retention: Duration) -> Option<Growth> {
+    let settled = retention + crate::delivery::pruner::EVERY;
     let from = lines
         .iter()
-        .position(|l| l.elapsed_s >= retention.as_secs_f64())?;
+        .position(|l| l.elapsed_s >= settled.as_secs_f64())?;
     let to = lines.len() - 1;
     if from == to {
         return None;
@@ -348,19 +352,19 @@ mod tests {
     }
 
     #[test]
-    fn growth_is_judged_from_the_first_line_after_the_retention() {
-        let lines = [line(20, 100), line(40, 150), line(60, 200), line(80, 250)];
+    fn growth_is_judged_from_the_first_line_after_the_retention_and_a_pruning_pass() {
+        let lines = [line(60, 100), line(80, 150), line(100, 150), line(120, 200)];
         let lines: Vec<&IntervalLine> = lines.iter().collect();
         let growth = growth(&lines, Duration::from_secs(30)).unwrap();
-        assert_eq!((growth.from_s, growth.to_s), (40.0, 80.0));
-        assert_eq!(growth.database.bytes, 100);
-        assert!((growth.database.percent - 200.0 / 3.0).abs() < 1e-9);
+        assert_eq!((growth.from_s, growth.to_s), (100.0, 120.0));
+        assert_eq!(growth.database.bytes, 50);
+        assert!((growth.database.percent - 100.0 / 3.0).abs() < 1e-9);
         assert_eq!(growth.rss.bytes, 0);
     }
 
     #[test]
     fn growth_cannot_be_judged_without_a_line_after_the_first_past_the_retention() {
-        let lines = [line(20, 100), line(40, 150)];
+        let lines = [line(80, 100), line(100, 150)];
         let lines: Vec<&IntervalLine> = lines.iter().collect();
         assert!(growth(&lines, Duration::from_secs(40)).is_none());
         assert!(growth(&lines, Duration::from_secs(60)).is_none());

@@ -10,7 +10,8 @@ use crate::domain::clock::Clock;
 use crate::store::Store;
 
 const BATCH: u32 = 500;
-const EVERY: Duration = Duration::from_secs(60);
+/// How often the pruner looks for old events.
+pub const EVERY: Duration = Duration::from_secs(60);
 const PAUSE: Duration = Duration::from_millis(50);
 
 /// Prunes until nothing old is left; returns how many events went.

@@ -292,14 +292,9 @@ fn short_soak(extra: &[&str]) -> (Value, String) {
         assert_eq!(soak[key], 0, "{key} in {report}");
     }
     assert!(soak["worst_p99"]["p99_ms"].is_number(), "{report}");
-    // 4 s of soak are more than the 2 s retention plus one interval: from 00:02 to 00:04.
-    let growth = &soak["growth"];
-    assert_eq!(growth["from_s"], 2.0, "{report}");
-    assert_eq!(growth["to_s"], 4.0, "{report}");
-    for what in ["database", "rss"] {
-        assert!(growth[what]["from_bytes"].as_u64().unwrap() > 0, "{report}");
-        assert!(growth[what]["bytes"].is_i64(), "{report}");
-    }
+    // 4 s of soak are less than the 2 s retention and a pruning pass (a minute): growth is
+    // judged from then on only (the unit tests in soak_report check how).
+    assert!(soak["growth"].is_null(), "{report}");
     assert_eq!(report["lost"], 0, "{report}");
     assert_eq!(report["bad_signatures"], 0, "{report}");
     (report, stderr)
