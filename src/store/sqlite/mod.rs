@@ -9,6 +9,7 @@
 
 mod admin;
 mod claim;
+mod commit_tallies;
 mod dashboard;
 mod event_log;
 mod events;

@@ -7,7 +7,6 @@ use super::webhooks::valid_secrets;
 use crate::domain::attempt::{Outcome, Trigger};
 use crate::domain::delivery_options::WebhookTimeout;
 use crate::domain::sealing::Sealer;
-use crate::domain::stats::{SPANS, outcome_key, span_start};
 use crate::domain::time::Millis;
 use crate::domain::webhook::DisabledReason;
 use crate::store::operational::OperationalEvent;
@@ -119,7 +118,8 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
         next_attempt_at
     ])?;
 
-    tally(conn, a)?;
+    // Counted in the statistics by the writer's commit (one upsert per tally per batch).
+    super::commit_tallies::add(a);
 
     // The webhook's health is rewritten only when the outcome differs from the last one or is
     // over a second old (as on PostgreSQL): a row write per attempt was wasted work in a burst.
@@ -191,28 +191,6 @@ pub fn record(conn: &Connection, a: &NewAttempt) -> StoreResult<Attempt> {
         response_truncated: truncated,
         next_attempt_at,
     })
-}
-
-/// Counts the attempt in its webhook's minute and hour rollups (`domain::stats`), in the same
-/// transaction as the attempt, so the statistics never disagree with the history.
-fn tally(conn: &Connection, a: &NewAttempt) -> StoreResult<()> {
-    let outcome = outcome_key(&a.outcome);
-    let mut upsert = conn.prepare_cached(
-        "INSERT INTO attempt_stats (webhook_id, span, bucket_start, outcome, workspace_id, attempts)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1)
-         ON CONFLICT (webhook_id, span, bucket_start, outcome)
-         DO UPDATE SET attempts = attempts + 1",
-    )?;
-    for (span, length) in SPANS {
-        upsert.execute(params![
-            a.claim.webhook_id,
-            span,
-            span_start(a.started_at, length),
-            outcome,
-            a.claim.workspace_id
-        ])?;
-    }
-    Ok(())
 }
 
 /// Disables the webhook and holds its pending deliveries until it is enabled again. Returns the

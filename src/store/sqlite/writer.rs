@@ -19,6 +19,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use super::commit_tallies;
 use super::wal::{self, Syncer};
 use crate::store::{StoreError, StoreResult};
 
@@ -166,9 +167,12 @@ fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Box<dyn Job>>, syncer: Syn
 /// Applies the batch in one `BEGIN IMMEDIATE` transaction; any error rolls all of it back.
 fn apply(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // What a failed batch counted must not reach the next one.
+    commit_tallies::discard();
     for job in batch.iter_mut() {
         job.run(&tx)?;
     }
+    commit_tallies::write(&tx)?;
     tx.commit()?;
     Ok(())
 }
