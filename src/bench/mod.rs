@@ -26,6 +26,7 @@ mod report;
 mod slow;
 mod slow_receiver;
 mod soak;
+mod soak_ledger;
 mod soak_report;
 
 use std::sync::Arc;
@@ -170,7 +171,7 @@ async fn run_in(args: &BenchArgs, dir: &std::path::Path) -> anyhow::Result<Repor
     // A soak's receiver records into its own bounded ledger, not the map of every arrival.
     let ledger = args
         .soak
-        .map(|_| Arc::new(soak::Ledger::new(args.webhooks)));
+        .map(|_| Arc::new(soak_ledger::Ledger::new(args.webhooks)));
     let receiver =
         receiver::Receiver::start(args.receiver_delay, args.slow_delay, ledger.clone()).await?;
     // A soak reports the service's memory: the service runs apart from the load driver.

@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::slow_receiver::{self, SlowDelay, SlowEndpoints};
-use super::soak::Ledger;
+use super::soak_ledger::Ledger;
 
 const CHECK_EVERY: u64 = 50;
 

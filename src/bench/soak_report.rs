@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::report::percentile;
-use super::soak::{End, Plan};
+use super::soak::Plan;
+use super::soak_ledger::End;
 
 /// What the ledger counted in one interval.
 #[derive(Debug, Default)]
