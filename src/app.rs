@@ -35,6 +35,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             max_connections: config.database_max_connections,
             pooled: config.database_pooled,
             direct_url: config.database_listen_url.clone(),
+            retention: Some(config.retention),
         };
         let store = PgStore::open_with(url, &connection)
             .await

@@ -74,10 +74,10 @@ async fn seed_postgres(url: &str, webhook_id: &str, count: u64, now: i64) -> any
     .execute(&mut *tx)
     .await?;
     let seeded = sqlx::query(
-        "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, attempts,
-             next_attempt_at, next_trigger, created_at, updated_at)
+        "INSERT INTO pending_deliveries (id, workspace_id, webhook_id, event_id, event_created_at,
+             attempts, next_attempt_at, next_trigger, created_at, updated_at)
          SELECT 'dlv_backlog' || lpad(i::text, 10, '0'), w.workspace_id, w.id,
-             'evt_backlog' || lpad(i::text, 10, '0'), 'pending', 1, $4, 'retry', $3, $3
+             'evt_backlog' || lpad(i::text, 10, '0'), $3, 1, $4, 'retry', $3, $3
          FROM generate_series(1, $2) AS i, webhooks w WHERE w.id = $1",
     )
     .bind(webhook_id)

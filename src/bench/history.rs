@@ -260,6 +260,10 @@ mod postgres {
             .fetch_one(&mut conn)
             .await?;
         let shape = &shape;
+        // The history's partitions for the days being seeded (the service makes only today's
+        // and the next few).
+        let end = shape.start + (shape.events as f64 * shape.step) as i64;
+        crate::store::postgres::cover_history(url, shape.start, end).await?;
         sqlx::query("CREATE TEMP TABLE bench_webhooks (idx BIGINT PRIMARY KEY, id TEXT)")
             .execute(&mut conn)
             .await?;
@@ -317,13 +321,12 @@ mod postgres {
                 .into(),
                 deliveries: format!(
                     "{NUMBERS}, {DELIVERIES}
-                     INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state,
-                         attempts, next_attempt_at, next_trigger, created_at, updated_at)
+                     INSERT INTO finished_deliveries (id, workspace_id, webhook_id, event_id,
+                         state, attempts, created_at, updated_at)
                      SELECT 'dlv_h' || lpad(n::text, 11, '0'), $7, b.id,
                          'evt_h' || lpad(i::text, 10, '0'),
                          CASE n % 4 WHEN 3 THEN 'failed' ELSE 'succeeded' END,
-                         CASE n % 4 WHEN 2 THEN 3 WHEN 3 THEN 5 ELSE 1 END, NULL,
-                         CASE WHEN n % 4 < 2 THEN 'scheduled' ELSE 'retry' END, t,
+                         CASE n % 4 WHEN 2 THEN 3 WHEN 3 THEN 5 ELSE 1 END, t,
                          t + 40 + CASE n % 4 WHEN 2 THEN 305000 WHEN 3 THEN 7505000 ELSE 0 END
                      FROM d JOIN bench_webhooks b ON b.idx = d.w"
                 )

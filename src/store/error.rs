@@ -66,6 +66,15 @@ impl StoreError {
         }
     }
 
+    /// The driver's error behind this one, if any.
+    pub fn cause(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match self {
+            Self::Unavailable { cause, .. }
+            | Self::Conflict { cause, .. }
+            | Self::Internal { cause, .. } => cause.as_deref(),
+        }
+    }
+
     /// The error and every cause under it that adds something, for a log line.
     pub fn chain(&self) -> String {
         let mut text = self.to_string();

@@ -73,7 +73,7 @@ conformance!(
     pending_deliveries_are_counted_up_to_a_cap,
     failing_without_a_success_for_too_long_disables_the_webhook,
     a_webhooks_last_attempt_follows_changes_and_is_refreshed_every_second,
-    pruning_removes_old_finished_events_in_batches_and_keeps_pending_work,
+    pruning_removes_old_finished_events_and_keeps_pending_work,
     delivery_options_are_stored_and_patched_field_by_field,
     a_filter_is_applied_at_ingest_on_nested_paths_numbers_and_booleans,
     a_claim_carries_the_headers_the_timeout_and_the_schedule_the_delivery_was_made_with,

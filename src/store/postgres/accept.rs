@@ -71,9 +71,10 @@ impl BatchJob for Accept {
         }
         query(
             "WITH queued AS (
-                 INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state,
-                     next_attempt_at, next_trigger, created_at, updated_at, retry_schedule)
-                 SELECT d, ws, w, e, 'pending', at, 'scheduled', at, at, r
+                 INSERT INTO pending_deliveries (id, workspace_id, webhook_id, event_id,
+                     event_created_at, next_attempt_at, next_trigger, created_at, updated_at,
+                     retry_schedule)
+                 SELECT d, ws, w, e, at, at, 'scheduled', at, at, r
                  FROM UNNEST($8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::BIGINT[],
                      $13::TEXT[]) AS t(d, ws, w, e, at, r))
              INSERT INTO events (id, workspace_id, event_type, payload, created_at, delivery_count,

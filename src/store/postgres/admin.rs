@@ -1,6 +1,7 @@
 //! The operator's side: workspaces, key revocation, new event types, and requeueing failures.
 
 use super::db::{Run, query};
+use super::queue::requeue;
 use super::{PgStore, notify_wake};
 use crate::domain::event_type::EventTypeDef;
 use crate::domain::time::Millis;
@@ -78,11 +79,11 @@ pub async fn requeue_failed(
     let Some(webhook) = webhook else {
         return Ok(None);
     };
-    let done = query(
-        "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, next_trigger = 'manual', held = $2,
-             lease_owner = NULL, lease_token = lease_token + 1, updated_at = $1
-         WHERE webhook_id = $3 AND state = 'failed' AND created_at >= $4",
-    )
+    let done = query(concat!(
+        "WITH back AS (DELETE FROM finished_deliveries
+             WHERE webhook_id = $3 AND state = 'failed' AND created_at >= $4 RETURNING *) ",
+        requeue!()
+    ))
     .bind(now)
     .bind(!webhook.flag("enabled")?)
     .bind(webhook_id)

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::db::Db;
+use super::partitions;
 use crate::store::{StoreError, StoreResult};
 
 /// Most jobs written together; bounds one transaction's size and time.
@@ -73,7 +74,7 @@ impl<J: BatchJob> Batcher<J> {
 
 async fn lane<J: BatchJob>(db: Db, intake: Arc<Mutex<Intake<J>>>) {
     while let Some((jobs, replies)) = next_batch(&intake).await {
-        match J::write(&db, &jobs).await {
+        match write(&db, &jobs).await {
             Ok(outputs) => {
                 for (reply, output) in replies.into_iter().zip(outputs) {
                     drop(reply.send(Ok(output)));
@@ -84,7 +85,7 @@ async fn lane<J: BatchJob>(db: Db, intake: Arc<Mutex<Intake<J>>>) {
             Err(e) if jobs.len() > 1 && !matches!(e, StoreError::Unavailable { .. }) => {
                 for (job, reply) in jobs.into_iter().zip(replies) {
                     let single = std::slice::from_ref(&job);
-                    let answer = J::write(&db, single).await.and_then(|mut out| {
+                    let answer = write(&db, single).await.and_then(|mut out| {
                         out.pop()
                             .ok_or_else(|| StoreError::internal("a batch answered nothing"))
                     });
@@ -96,6 +97,18 @@ async fn lane<J: BatchJob>(db: Db, intake: Arc<Mutex<Intake<J>>>) {
                     drop(reply.send(Err(e.clone())));
                 }
             }
+        }
+    }
+}
+
+/// Writes the jobs; a row dated where the history has no partition yet gets one made, and
+/// the batch is written again (a few times at most: each retry makes one partition).
+async fn write<J: BatchJob>(db: &Db, jobs: &[J]) -> StoreResult<Vec<J::Output>> {
+    let mut made = 0;
+    loop {
+        match J::write(db, jobs).await {
+            Err(e) if made < 4 && partitions::made_missing(db, &e).await? => made += 1,
+            written => return written,
         }
     }
 }

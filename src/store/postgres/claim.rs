@@ -65,21 +65,21 @@ async fn due_webhooks(
     most: u32,
 ) -> StoreResult<(Vec<(String, u32)>, HashSet<String>)> {
     // One statement: the first look, and only when it is full (a one-time filter) a
-    // skip-scan, where the first entry of each webhook in `deliveries_due_by_webhook` is its
+    // skip-scan, where the first entry of each webhook in `pending_due_by_webhook` is its
     // earliest pending delivery, so it says whether the webhook has anything due.
     let rows = query(
         "WITH RECURSIVE look AS (
-             SELECT webhook_id FROM deliveries
-             WHERE state = 'pending' AND NOT held AND next_attempt_at <= $1
+             SELECT webhook_id FROM pending_deliveries
+             WHERE NOT held AND next_attempt_at <= $1
              ORDER BY next_attempt_at LIMIT $2),
          heads AS (
-             (SELECT webhook_id, next_attempt_at FROM deliveries
-              WHERE state = 'pending' AND NOT held AND next_attempt_at IS NOT NULL
+             (SELECT webhook_id, next_attempt_at FROM pending_deliveries
+              WHERE NOT held AND next_attempt_at IS NOT NULL
               ORDER BY webhook_id, next_attempt_at LIMIT 1)
              UNION ALL
              SELECT n.webhook_id, n.next_attempt_at FROM heads h CROSS JOIN LATERAL (
-                 SELECT webhook_id, next_attempt_at FROM deliveries
-                 WHERE state = 'pending' AND NOT held AND next_attempt_at IS NOT NULL
+                 SELECT webhook_id, next_attempt_at FROM pending_deliveries
+                 WHERE NOT held AND next_attempt_at IS NOT NULL
                    AND webhook_id > h.webhook_id
                  ORDER BY webhook_id, next_attempt_at LIMIT 1) n),
          due AS (
@@ -87,8 +87,8 @@ async fn due_webhooks(
              WHERE (SELECT count(*) FROM look) < $2 GROUP BY webhook_id
              UNION ALL
              SELECT h.webhook_id,
-                 (SELECT count(*) FROM (SELECT 1 FROM deliveries d
-                      WHERE d.webhook_id = h.webhook_id AND d.state = 'pending' AND NOT d.held
+                 (SELECT count(*) FROM (SELECT 1 FROM pending_deliveries d
+                      WHERE d.webhook_id = h.webhook_id AND NOT d.held
                         AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $1
                       LIMIT $3) c)
              FROM heads h
@@ -153,7 +153,7 @@ async fn claim_in(
     }
     let (kept, over) = within_bytes(leased, shares, req.budget.max_bytes)?;
     if !over.is_empty() {
-        query("UPDATE deliveries SET next_attempt_at = $1, lease_owner = NULL WHERE seq = ANY($2)")
+        query("UPDATE pending_deliveries SET next_attempt_at = $1, lease_owner = NULL WHERE seq = ANY($2)")
             .bind(req.now)
             .bind(&over)
             .execute(&mut *conn)
@@ -235,24 +235,25 @@ async fn lease(
         "WITH q AS (SELECT * FROM UNNEST($4::TEXT[], $5::BIGINT[], $6::BOOL[]) AS q(id, n, ordered)),
          picked AS (
              SELECT c.seq FROM q CROSS JOIN LATERAL (
-                 SELECT d.seq FROM deliveries d
-                 WHERE NOT q.ordered AND d.webhook_id = q.id AND d.state = 'pending' AND NOT d.held
+                 SELECT d.seq FROM pending_deliveries d
+                 WHERE NOT q.ordered AND d.webhook_id = q.id AND NOT d.held
                    AND d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $7
                  ORDER BY d.next_attempt_at LIMIT q.n
                  FOR UPDATE SKIP LOCKED) c
              UNION ALL
              SELECT h.seq FROM q CROSS JOIN LATERAL (
-                 SELECT d.seq, d.next_attempt_at FROM deliveries d
-                 WHERE q.ordered AND d.webhook_id = q.id AND d.state = 'pending' AND NOT d.held
+                 SELECT d.seq, d.next_attempt_at FROM pending_deliveries d
+                 WHERE q.ordered AND d.webhook_id = q.id AND NOT d.held
                    AND d.next_attempt_at IS NOT NULL
                  ORDER BY d.seq LIMIT 1) h
              WHERE h.next_attempt_at <= $7),
          leased AS (
-             UPDATE deliveries d SET lease_owner = $2, lease_token = d.lease_token + 1,
+             UPDATE pending_deliveries d SET lease_owner = $2, lease_token = d.lease_token + 1,
                  next_attempt_at = $1 + GREATEST(COALESCE(w.timeout_ms, 0) - $3, 0)
              FROM picked p, webhooks w WHERE d.seq = p.seq AND w.id = d.webhook_id
              RETURNING d.seq, d.id, d.workspace_id, d.webhook_id, d.event_id, d.next_trigger,
-                 d.attempts, d.lease_token, d.retry_schedule, d.next_attempt_at AS lease_until)
+                 d.attempts, d.lease_token, d.retry_schedule, d.next_attempt_at AS lease_until,
+                 d.event_created_at)
          SELECT l.*, e.event_type, e.traceparent, w.url, w.headers, w.timeout_ms,
              octet_length(e.payload)::BIGINT AS payload_bytes,
              -- The secrets that sign now, newest first, in the same round trip.
@@ -263,7 +264,8 @@ async fn lease(
              -- Each payload once, however many of its event's deliveries are leased.
              CASE WHEN row_number() OVER (PARTITION BY l.event_id) = 1 THEN e.payload END
                  AS payload
-         FROM leased l LEFT JOIN events e ON e.id = l.event_id
+         -- The event's creation time names its partition: one index probe, not one per day.
+         FROM leased l LEFT JOIN events e ON e.id = l.event_id AND e.created_at = l.event_created_at
              LEFT JOIN webhooks w ON w.id = l.webhook_id
          ORDER BY l.webhook_id, l.lease_until, l.seq",
     )

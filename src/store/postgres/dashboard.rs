@@ -118,8 +118,8 @@ pub async fn pending_deliveries(
     cap: u64,
 ) -> StoreResult<u64> {
     let row = query(
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM deliveries
-             WHERE webhook_id = $1 AND workspace_id = $2 AND state = 'pending' LIMIT $3) AS p",
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM pending_deliveries
+             WHERE webhook_id = $1 AND workspace_id = $2 LIMIT $3) AS p",
     )
     .bind(webhook_id)
     .bind(workspace_id)

@@ -35,14 +35,16 @@ pub(super) fn query(sql: &'static str) -> Query {
 pub(super) struct Db {
     pub pool: PgPool,
     pub pooled: bool,
+    /// How long a span of the history each partition holds (`partitions::span_for`).
+    pub span: i64,
 }
 
 impl Db {
-    pub fn new(pool: PgPool, pooled: bool) -> Self {
+    pub fn new(pool: PgPool, pooled: bool, span: i64) -> Self {
         if pooled {
             NAMED_STATEMENTS.store(false, Ordering::Relaxed);
         }
-        Self { pool, pooled }
+        Self { pool, pooled, span }
     }
 
     pub async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {

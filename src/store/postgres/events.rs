@@ -4,6 +4,7 @@
 
 use super::PgStore;
 use super::db::{Run, query};
+use super::partitions;
 use sqlx::PgConnection;
 
 use crate::domain::ids;
@@ -13,6 +14,16 @@ use crate::store::rows::{Columns, Subscriber, delivery_summary_from, event_colum
 use crate::store::{DeliverySummary, Event, Ingested, NewEvent, StoreResult};
 
 pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> {
+    let mut made = 0;
+    loop {
+        match ingest_once(store, event).await {
+            Err(e) if made < 2 && partitions::made_missing(&store.db, &e).await? => made += 1,
+            done => return done,
+        }
+    }
+}
+
+async fn ingest_once(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> {
     let mut tx = store.begin().await?;
     if let Some(idem) = &event.idempotency {
         let claimed = query(
@@ -112,9 +123,10 @@ async fn insert(
             .map(|_| ids::new_id(ids::DELIVERY))
             .collect();
         query(
-            "INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state, next_attempt_at,
-                 next_trigger, created_at, updated_at, retry_schedule)
-             SELECT d, $3, w, $4, 'pending', $5, 'scheduled', $5, $5, r
+            "INSERT INTO pending_deliveries (id, workspace_id, webhook_id, event_id,
+                 event_created_at, next_attempt_at, next_trigger, created_at, updated_at,
+                 retry_schedule)
+             SELECT d, $3, w, $4, $5, $5, 'scheduled', $5, $5, r
              FROM UNNEST($1::TEXT[], $2::TEXT[], $6::TEXT[]) AS t(d, w, r)",
         )
         .bind(&delivery_ids)

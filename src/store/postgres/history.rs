@@ -1,6 +1,7 @@
 //! The Request History: every attempt of a webhook, newest first.
 
 use super::db::{Run, query};
+use super::queue::requeue;
 use super::{PgStore, notify_wake};
 use crate::domain::time::Millis;
 use crate::store::rows::{Columns, attempt_columns, attempt_from, page};
@@ -100,9 +101,19 @@ pub async fn retry(
     let enabled = row.flag("enabled")?;
     // Whatever its state, the delivery gets one more attempt now; a disabled webhook's waits.
     query(
-        "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, next_trigger = 'manual',
-             held = $2, lease_owner = NULL, lease_token = lease_token + 1, updated_at = $1 WHERE id = $3",
+        "UPDATE pending_deliveries SET next_attempt_at = $1, next_trigger = 'manual', held = $2,
+             lease_owner = NULL, lease_token = lease_token + 1, updated_at = $1 WHERE id = $3",
     )
+    .bind(now)
+    .bind(!enabled)
+    .bind(&delivery_id)
+    .execute(&mut *tx)
+    .await?;
+    // An ended delivery goes back from the history into the queue.
+    query(concat!(
+        "WITH back AS (DELETE FROM finished_deliveries WHERE id = $3 RETURNING *) ",
+        requeue!()
+    ))
     .bind(now)
     .bind(!enabled)
     .bind(&delivery_id)

@@ -11,6 +11,8 @@ mod db;
 mod event_log;
 mod events;
 mod history;
+mod partitions;
+pub use partitions::cover as cover_history;
 mod queue;
 mod record;
 mod replay;
@@ -33,6 +35,7 @@ use self::db::{Db, Run, query};
 use super::key_cache::KeyCache;
 use super::rows::{Columns, event_type_from};
 use super::*;
+use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::event_type::EventTypeDef;
 use crate::domain::sealing::Sealer;
 use crate::domain::time::Millis;
@@ -52,6 +55,9 @@ pub struct Connection {
     /// of its own) and migrations (a session-level advisory lock). Without it, `LISTEN` and
     /// migrations use the URL itself, and behind a pooler workers rely on their poll.
     pub direct_url: Option<String>,
+    /// The retention period (`SPEAKNODE_RETENTION`), which sets how much of the history each
+    /// partition holds; `None`: a day each.
+    pub retention: Option<Duration>,
 }
 
 pub struct PgStore {
@@ -113,7 +119,13 @@ impl PgStore {
             .await?;
         let migrations_url = connection.direct_url.as_deref().unwrap_or(url);
         migrate(migrations_url).await?;
-        let db = Db::new(pool, connection.pooled);
+        let span = connection
+            .retention
+            .map_or(partitions::span_for(i64::MAX), |r| {
+                partitions::span_for(r.as_millis() as i64)
+            });
+        let db = Db::new(pool, connection.pooled, span);
+        partitions::make_ahead(&db, SystemClock.now()).await?;
         let wake_others = Arc::new(Notify::new());
         let stop = CancellationToken::new();
         tokio::spawn(notify_others(db.clone(), wake_others.clone(), stop.clone()));

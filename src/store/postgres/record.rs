@@ -1,6 +1,7 @@
 //! Recording attempts on PostgreSQL, a batch at a time (see `batch`). One statement moves every
 //! delivery on (only the current lease holder's attempt decides; a late one is counted but does
-//! not overwrite the newer decision), inserts every attempt with its number, and refreshes each
+//! not overwrite the newer decision): a retry stays in the queue with its next due time, an end
+//! leaves the queue and is written once into the history (`finished_deliveries`). It inserts every attempt with its number, and refreshes each
 //! webhook's last-attempt summary and tallies the attempts in the statistics rollups
 //! (`domain::stats`); a second statement, in the same transaction, disables the
 //! webhooks that an attempt says must be disabled, and the operational events of what changed
@@ -67,15 +68,35 @@ WITH a AS (
         $13::BIGINT[], $14::TEXT[], $15::BOOL[], $16::TEXT[], $17::BOOL[])
     AS a(id, delivery_id, token, state, next_at, started_at, workspace_id, webhook_id, event_id,
          event_type, trigger, http_status, duration_ms, error, succeeded, response, truncated)),
-moved AS (
-    UPDATE deliveries d SET attempts = d.attempts + 1, state = a.state, next_attempt_at = a.next_at,
+retried AS (
+    UPDATE pending_deliveries d SET attempts = d.attempts + 1, next_attempt_at = a.next_at,
         next_trigger = 'retry', lease_owner = NULL, updated_at = a.started_at + a.duration_ms
-    FROM a WHERE d.id = a.delivery_id AND d.lease_token = a.token AND d.state = 'pending'
+    FROM a WHERE d.id = a.delivery_id AND d.lease_token = a.token AND a.state = 'pending'
     RETURNING d.id, d.attempts),
-late AS (
-    UPDATE deliveries d SET attempts = d.attempts + 1
-    FROM a WHERE d.id = a.delivery_id AND NOT (d.lease_token = a.token AND d.state = 'pending')
+ended AS (
+    DELETE FROM pending_deliveries d USING a
+    WHERE d.id = a.delivery_id AND d.lease_token = a.token AND a.state <> 'pending'
+    RETURNING d.*, a.state AS end_state, a.started_at + a.duration_ms AS ended_at),
+finished AS (
+    INSERT INTO finished_deliveries (seq, id, workspace_id, webhook_id, event_id, state,
+        attempts, lease_token, created_at, updated_at, retry_schedule)
+    SELECT seq, id, workspace_id, webhook_id, event_id, end_state, attempts + 1, lease_token,
+        created_at, ended_at, retry_schedule
+    FROM ended
+    RETURNING id, attempts),
+moved AS (SELECT id, attempts FROM retried UNION ALL SELECT id, attempts FROM finished),
+-- An attempt whose lease ran out (another attempt holds the delivery now, or ended it) is
+-- counted, and decides nothing.
+late_pending AS (
+    UPDATE pending_deliveries d SET attempts = d.attempts + 1
+    FROM a WHERE d.id = a.delivery_id AND d.lease_token <> a.token
     RETURNING d.id, d.attempts),
+late_finished AS (
+    UPDATE finished_deliveries d SET attempts = d.attempts + 1
+    FROM a WHERE d.id = a.delivery_id
+        AND NOT EXISTS (SELECT 1 FROM pending_deliveries p WHERE p.id = a.delivery_id)
+    RETURNING d.id, d.attempts),
+late AS (SELECT id, attempts FROM late_pending UNION ALL SELECT id, attempts FROM late_finished),
 numbered AS (
     SELECT id, attempts, TRUE AS moved FROM moved
     UNION ALL SELECT id, attempts, FALSE FROM late),
@@ -291,7 +312,7 @@ async fn disable_where_due(
              WHERE w.id = r.id AND w.enabled
              RETURNING w.id, w.workspace_id, w.url, r.reason, r.at),
          held AS (
-             UPDATE deliveries SET held = TRUE WHERE webhook_id = ANY($1) AND state = 'pending')
+             UPDATE pending_deliveries SET held = TRUE WHERE webhook_id = ANY($1))
          SELECT id, workspace_id, url, reason, at FROM off",
     )
     .bind(&ids)

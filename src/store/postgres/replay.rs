@@ -66,10 +66,12 @@ async fn chunk(
         let delivery_ids: Vec<String> = events.iter().map(|_| ids::new_id(ids::DELIVERY)).collect();
         query(
             "WITH made AS (
-                 INSERT INTO deliveries (id, workspace_id, webhook_id, event_id, state,
-                     next_attempt_at, next_trigger, held, created_at, updated_at, retry_schedule)
-                 SELECT d, $3, $4, e, 'pending', $5, 'scheduled', $6, $5, $5, $7
+                 INSERT INTO pending_deliveries (id, workspace_id, webhook_id, event_id,
+                     event_created_at, next_attempt_at, next_trigger, held, created_at,
+                     updated_at, retry_schedule)
+                 SELECT t.d, $3, $4, t.e, ev.created_at, $5, 'scheduled', $6, $5, $5, $7
                  FROM UNNEST($1::TEXT[], $2::TEXT[]) AS t(d, e)
+                     JOIN events ev ON ev.id = t.e AND ev.workspace_id = $3
                  RETURNING event_id)
              UPDATE events SET delivery_count = delivery_count + 1
              WHERE id IN (SELECT event_id FROM made)",

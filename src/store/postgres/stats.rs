@@ -1,5 +1,5 @@
-//! The queue's gauges for `/metrics`. The delivery counts walk the `deliveries_due` partial
-//! index (pending, not held), never the whole table; the webhook count reads the small webhooks
+//! The queue's gauges for `/metrics`. The delivery counts walk the `pending_due` partial
+//! index of the queue (not held), never the history; the webhook count reads the small webhooks
 //! table.
 
 use super::PgStore;
@@ -11,11 +11,10 @@ use crate::store::{QueueStats, StoreResult};
 pub async fn queue_stats(store: &PgStore, now: Millis) -> StoreResult<QueueStats> {
     let row = query(
         "SELECT
-             (SELECT COUNT(*) FROM deliveries WHERE state = 'pending' AND NOT held) AS pending,
-             (SELECT COUNT(*) FROM deliveries
-                 WHERE state = 'pending' AND NOT held AND next_attempt_at <= $1) AS due,
-             (SELECT MIN(next_attempt_at) FROM deliveries
-                 WHERE state = 'pending' AND NOT held) AS earliest,
+             (SELECT COUNT(*) FROM pending_deliveries WHERE NOT held) AS pending,
+             (SELECT COUNT(*) FROM pending_deliveries
+                 WHERE NOT held AND next_attempt_at <= $1) AS due,
+             (SELECT MIN(next_attempt_at) FROM pending_deliveries WHERE NOT held) AS earliest,
              (SELECT COUNT(*) FROM webhooks WHERE NOT enabled) AS disabled",
     )
     .bind(now)

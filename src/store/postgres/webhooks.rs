@@ -144,7 +144,7 @@ pub async fn update(
     .execute(&mut *tx)
     .await?;
     // A disabled webhook's deliveries wait (held) and resume, still due, when it is enabled again.
-    query("UPDATE deliveries SET held = $1 WHERE webhook_id = $2 AND state = 'pending' AND held <> $1")
+    query("UPDATE pending_deliveries SET held = $1 WHERE webhook_id = $2 AND held <> $1")
         .bind(!webhook.enabled)
         .bind(id)
         .execute(&mut *tx)
@@ -171,9 +171,14 @@ pub async fn delete(
     if found.is_none() {
         return Ok(false);
     }
+    // Its pending deliveries end, cancelled: out of the queue, into the history.
     query(
-        "UPDATE deliveries SET state = 'cancelled', next_attempt_at = NULL, lease_owner = NULL, updated_at = $1
-         WHERE webhook_id = $2 AND state = 'pending'",
+        "WITH gone AS (DELETE FROM pending_deliveries WHERE webhook_id = $2 RETURNING *)
+         INSERT INTO finished_deliveries (seq, id, workspace_id, webhook_id, event_id, state,
+             attempts, lease_token, created_at, updated_at, retry_schedule)
+         SELECT seq, id, workspace_id, webhook_id, event_id, 'cancelled', attempts, lease_token,
+             created_at, $1, retry_schedule
+         FROM gone",
     )
     .bind(now)
     .bind(id)

@@ -399,9 +399,12 @@ pub async fn one_attempt(store: &dyn Store, ws: &str, outcome: Outcome, at: i64)
         .unwrap();
 }
 
-pub async fn pruning_removes_old_finished_events_in_batches_and_keeps_pending_work(
-    store: Arc<dyn Store>,
-) {
+/// Retention: events older than the cutoff go with their deliveries and attempts, pending work
+/// and what is newer stay. SQLite deletes old events in batches of the limit; PostgreSQL drops
+/// the history's partitions (a day each) that lie wholly before the cutoff, so the old events
+/// here sit a day before the pending one, and the cutoff two days after them.
+pub async fn pruning_removes_old_finished_events_and_keeps_pending_work(store: Arc<dyn Store>) {
+    const DAY: i64 = 86_400_000;
     let ws = workspace(&*store).await;
     let hook = webhook(&*store, &ws, &["SessionStarted"]).await;
     let mut old = Vec::new();
@@ -423,16 +426,21 @@ pub async fn pruning_removes_old_finished_events_in_batches_and_keeps_pending_wo
             .unwrap();
         old.push(event.id);
     }
-    let still_pending = ingest(&*store, &new_event(&ws, "SessionStarted", T0 + 10)).await;
-    let recent = ingest(&*store, &new_event(&ws, "ConversationComplete", T0 + 1_000)).await;
+    let still_pending = ingest(&*store, &new_event(&ws, "SessionStarted", T0 + DAY)).await;
+    let recent = ingest(
+        &*store,
+        &new_event(&ws, "ConversationComplete", T0 + 3 * DAY),
+    )
+    .await;
 
-    assert_eq!(
-        store.prune(T0 + 500, 2).await.unwrap(),
-        2,
-        "a batch is at most the limit"
-    );
-    assert_eq!(store.prune(T0 + 500, 2).await.unwrap(), 1);
-    assert_eq!(store.prune(T0 + 500, 2).await.unwrap(), 0);
+    let mut pruned = 0;
+    for _ in 0..10 {
+        match store.prune(T0 + 2 * DAY, 2).await.unwrap() {
+            0 => break,
+            n => pruned += n,
+        }
+    }
+    assert_eq!(pruned, 3, "the three old events, and nothing else");
     for id in &old {
         assert!(store.event(&ws, id).await.unwrap().is_none());
     }
@@ -451,10 +459,11 @@ pub async fn pruning_removes_old_finished_events_in_batches_and_keeps_pending_wo
     assert!(store.event(&ws, &recent.id).await.unwrap().is_some());
     assert_eq!(
         store
-            .claim_due(&claim_at(T0 + 2_000, 10))
+            .claim_due(&claim_at(T0 + 3 * DAY, 10))
             .await
             .unwrap()
             .len(),
-        1
+        1,
+        "the pending delivery is still delivered"
     );
 }
