@@ -12,20 +12,18 @@
 --    the latency depends on vacuum. There is no DEFAULT partition: the service creates them
 --    ahead of time, and one for any row that finds none.
 --
--- The tables as they were become each parent's first partition, covering everything up to the
--- end of the day the upgrade runs (or the newest row, if later): no row is copied. It is
--- dropped whole once that day has passed the retention period. What this costs on a large
--- database (the new unique indexes are built over the old rows) is in docs/operating.md.
-
--- Later partitions start where the old tables' range ends: the end of today (UTC), or after the
--- newest row they hold.
+-- The tables as they were become each parent's first partition, covering everything up to now
+-- (or the newest row, if later): no row is copied. It is dropped whole once its newest row has
+-- passed the retention period; new rows go to partitions the service makes. What this costs on
+-- a large database (the new unique indexes are built over the old rows) is in
+-- docs/operating.md.
 CREATE FUNCTION pg_temp.history_end() RETURNS BIGINT LANGUAGE sql AS $$
-    SELECT (GREATEST(
+    SELECT GREATEST(
         (extract(epoch FROM now()) * 1000)::BIGINT,
         (SELECT COALESCE(MAX(created_at), 0) FROM events),
         (SELECT COALESCE(MAX(timestamp), 0) FROM attempts),
         (SELECT COALESCE(MAX(created_at), 0) FROM deliveries)
-    ) / 86400000 + 1) * 86400000
+    ) + 1
 $$;
 CREATE TEMPORARY TABLE history_bound AS SELECT pg_temp.history_end() AS b;
 

@@ -129,6 +129,7 @@ impl PgStore {
         let wake_others = Arc::new(Notify::new());
         let stop = CancellationToken::new();
         tokio::spawn(notify_others(db.clone(), wake_others.clone(), stop.clone()));
+        tokio::spawn(queue::vacuum_queue(db.clone(), stop.clone()));
         let listen_url = match (&connection.direct_url, connection.pooled) {
             (Some(direct), _) => Some(direct.clone()),
             (None, false) => Some(url.to_string()),
