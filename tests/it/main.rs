@@ -18,6 +18,7 @@ mod api_validation;
 mod bench;
 mod branding;
 mod browser;
+mod client_vectors;
 mod dashboard;
 mod dashboard_activity;
 mod dashboard_disabled;
