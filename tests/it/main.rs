@@ -19,6 +19,7 @@ mod bench;
 mod branding;
 mod browser;
 mod client_vectors;
+mod clients;
 mod dashboard;
 mod dashboard_activity;
 mod dashboard_disabled;
