@@ -12,14 +12,14 @@ from .verify import (
 )
 
 __all__ = [
+    "DEFAULT_TOLERANCE_SECONDS",
     "RETRYABLE_STATUSES",
     "ApiError",
     "ConnectionFailed",
     "SpeakNode",
     "SpeakNodeError",
-    "unwrap",
-    "DEFAULT_TOLERANCE_SECONDS",
     "VerificationError",
+    "unwrap",
     "verify",
     "verify_speaknode",
     "verify_standard",

@@ -9,7 +9,8 @@ import email.utils
 import random
 import time
 import uuid
-from typing import Any, Callable, Mapping, Optional, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
@@ -51,7 +52,7 @@ def api_error(status: int, headers: Mapping[str, str], content: bytes) -> ApiErr
     )
 
 
-def retry_after(value: Optional[str]) -> Optional[float]:
+def retry_after(value: str | None) -> float | None:
     """``Retry-After`` in seconds: a number of seconds, or an HTTP date."""
     if not value:
         return None
@@ -80,10 +81,11 @@ class SpeakNode:
         max_backoff: float = 8.0,
         max_retry_after: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
-        httpx_args: Optional[dict[str, Any]] = None,
+        httpx_args: dict[str, Any] | None = None,
     ) -> None:
+        self.base_url = base_url.rstrip("/")
         self.api = AuthenticatedClient(
-            base_url=base_url.rstrip("/"),
+            base_url=self.base_url,
             token=api_key,
             timeout=httpx.Timeout(timeout),
             httpx_args=httpx_args or {},
@@ -99,8 +101,8 @@ class SpeakNode:
         event_type: str,
         data: Mapping[str, Any],
         *,
-        idempotency_key: Optional[str] = None,
-        traceparent: Optional[str] = None,
+        idempotency_key: str | None = None,
+        traceparent: str | None = None,
     ) -> EventAccepted:
         """Emits one event and answers what the service stored. Retries 429 (after
         ``Retry-After``), 502/503/504, connection errors and timeouts, at most ``max_attempts``
@@ -118,13 +120,11 @@ class SpeakNode:
                 )
             except httpx.TransportError as e:
                 if last:
-                    raise self._keyed(ConnectionFailed(f"no answer from {self.api._base_url}: {e!r}"), key) from e
+                    raise self._keyed(ConnectionFailed(f"no answer from {self.base_url}: {e!r}"), key) from e
                 self._sleep(self._delay(attempt))
                 continue
-            if response.status_code == 202:
-                parsed = response.parsed
-                assert isinstance(parsed, EventAccepted)
-                return parsed
+            if response.status_code == 202 and isinstance(response.parsed, EventAccepted):
+                return response.parsed
             error = self._keyed(api_error(response.status_code, response.headers, response.content), key)
             if last or response.status_code not in RETRYABLE_STATUSES:
                 raise error

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 
 class SpeakNodeError(Exception):
@@ -11,7 +11,7 @@ class SpeakNodeError(Exception):
 
     #: The ``Idempotency-Key`` an ``emit`` used: emitting again with it later can never create a
     #: second event, so keep it when you queue the event for another try. ``None`` elsewhere.
-    idempotency_key: Optional[str] = None
+    idempotency_key: str | None = None
 
 
 class ApiError(SpeakNodeError):
@@ -22,9 +22,9 @@ class ApiError(SpeakNodeError):
         status: int,
         code: str,
         message: str,
-        field: Optional[str] = None,
+        field: str | None = None,
         *,
-        retry_after: Optional[float] = None,
+        retry_after: float | None = None,
         body: Any = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message}" + (f" (field {field})" if field else ""))

@@ -15,12 +15,12 @@ import hashlib
 import hmac
 import re
 import time
-from typing import Mapping, Optional, Union
+from collections.abc import Mapping
 
 DEFAULT_TOLERANCE_SECONDS = 300
 _PREFIX = "whsec_"
 
-Body = Union[bytes, str]
+Body = bytes | str
 
 
 class VerificationError(Exception):
@@ -35,7 +35,7 @@ def _mac(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
 
 
-def _b64decode(text: str) -> Optional[bytes]:
+def _b64decode(text: str) -> bytes | None:
     # The reference Standard Webhooks libraries accept base64 with or without its padding.
     try:
         return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
@@ -62,11 +62,11 @@ def verify_standard(
     body: Body,
     *,
     tolerance: int = DEFAULT_TOLERANCE_SECONDS,
-    now: Optional[int] = None,
+    now: int | None = None,
 ) -> None:
     """Checks the Standard Webhooks header values; raises unless the timestamp is within
     ``tolerance`` seconds of ``now`` and one ``v1,`` signature matches."""
-    key = _b64decode(secret[len(_PREFIX) :] if secret.startswith(_PREFIX) else secret)
+    key = _b64decode(secret.removeprefix(_PREFIX))
     if not key:
         raise VerificationError("the secret is not whsec_ followed by base64")
     # ASCII digits only (int() would also take "1_000" and other scripts' digits), as Rust parses.
@@ -91,7 +91,7 @@ def verify(
     body: Body,
     *,
     tolerance: int = DEFAULT_TOLERANCE_SECONDS,
-    now: Optional[int] = None,
+    now: int | None = None,
 ) -> None:
     """Checks every signature the request carries (at least one must be there). ``headers`` is
     looked up case-insensitively, so a framework's header mapping or a plain dict both work."""

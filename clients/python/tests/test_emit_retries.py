@@ -69,7 +69,9 @@ class EmitRetries(unittest.TestCase):
         script = Scripted(
             httpx.Response(
                 422,
-                json={"error": {"code": "validation_failed", "message": "required", "field": "data.agent_id"}},
+                json={
+                    "error": {"code": "validation_failed", "message": "required", "field": "data.agent_id"}
+                },
             )
         )
         with self.assertRaises(ApiError) as raised:

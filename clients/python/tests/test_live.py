@@ -19,7 +19,11 @@ from speaknode_webhooks_api.api.webhooks import create_webhook
 from speaknode_webhooks_api.models.new_webhook import NewWebhook
 
 URL = os.environ.get("SPEAKNODE_URL")
-SESSION_STARTED = {"session_id": "sess_41aa", "agent_id": "agent_support_en", "started_at": "2026-11-26T16:58:01Z"}
+SESSION_STARTED = {
+    "session_id": "sess_41aa",
+    "agent_id": "agent_support_en",
+    "started_at": "2026-11-26T16:58:01Z",
+}
 CONVERSATION_COMPLETE = {
     "conversation_id": "conv_8f2c",
     "session_id": "sess_41aa",
@@ -80,7 +84,9 @@ class AgainstTheService(unittest.TestCase):
 
         # A refusal arrives as the contract's body, typed.
         with self.assertRaises(ApiError) as refused:
-            sn.call(create_webhook.sync_detailed, body=NewWebhook(url="ftp://x", event_types=["SessionStarted"]))
+            sn.call(
+                create_webhook.sync_detailed, body=NewWebhook(url="ftp://x", event_types=["SessionStarted"])
+            )
         self.assertEqual((refused.exception.status, refused.exception.code), (422, "validation_failed"))
         self.assertEqual(refused.exception.field, "url")
 
