@@ -10,7 +10,7 @@
 # rustls, so no OpenSSL or other -dev package is needed. The cache mounts keep the crates and
 # the build directory between builds; the binary is copied out of the cached target/. The `dist`
 # profile (Cargo.toml) is the release build stripped of debug info and symbols: the image ships
-# that, not the 134 MiB `--release` binary kept for profiling.
+# that, not the 140 MiB `--release` binary kept for profiling.
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY . .
