@@ -126,3 +126,14 @@ fn the_typescript_types_are_what_openapi_typescript_makes_of_the_document() {
     );
 }
 
+#[tokio::test]
+async fn every_route_the_rust_client_calls_is_in_the_served_document() {
+    let app = TestApp::start().await;
+    let document = common::openapi_document(&app).await;
+    for (method, path) in speaknode_client::ROUTES {
+        assert!(
+            document["paths"][path][method].is_object(),
+            "speaknode-client calls {method} {path}, which the service no longer serves"
+        );
+    }
+}

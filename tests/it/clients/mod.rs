@@ -1,6 +1,6 @@
 //! The clients under `clients/`, held to what the issue promised: generated from the document the
 //! service serves and still equal to what it generates (`drift`), and each client's own suite run
-//! against the real service (`python`, `typescript`) through `flaky`, a proxy that loses
+//! against the real service (`python`, `typescript`, `rust`) through `flaky`, a proxy that loses
 //! the first emit's response and then answers 503 and 429, so the retry-without-a-duplicate
 //! promise is proven on the wire: the proxy sees every try carry one key, the service stores one
 //! event.
@@ -8,6 +8,7 @@
 mod drift;
 mod flaky;
 mod python;
+mod rust;
 mod typescript;
 
 use std::path::PathBuf;
