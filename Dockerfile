@@ -8,14 +8,16 @@
 
 # Build stage. SQLite is compiled into the binary (bundled, with the image's gcc) and TLS is
 # rustls, so no OpenSSL or other -dev package is needed. The cache mounts keep the crates and
-# the build directory between builds; the binary is copied out of the cached target/.
+# the build directory between builds; the binary is copied out of the cached target/. The `dist`
+# profile (Cargo.toml) is the release build stripped of debug info and symbols: the image ships
+# that, not the 140 MiB `--release` binary kept for profiling.
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked --bin speaknode-webhooks \
-    && cp target/release/speaknode-webhooks /usr/local/bin/speaknode-webhooks
+    cargo build --profile dist --locked --bin speaknode-webhooks \
+    && cp target/dist/speaknode-webhooks /usr/local/bin/speaknode-webhooks
 
 # Runtime stage: the binary, CA certificates for https receivers and PostgreSQL over TLS, and
 # curl for the health check (the binary has no health-check command).

@@ -18,6 +18,8 @@ mod api_validation;
 mod bench;
 mod branding;
 mod browser;
+mod client_vectors;
+mod clients;
 mod dashboard;
 mod dashboard_activity;
 mod dashboard_disabled;

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="StatsTotals")
+
+
+@_attrs_define
+class StatsTotals:
+    """Attempts, and how many succeeded (2xx) or failed.
+
+    Attributes:
+        attempts (int):
+        succeeded (int):
+        failed (int):
+    """
+
+    attempts: int
+    succeeded: int
+    failed: int
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        attempts = self.attempts
+
+        succeeded = self.succeeded
+
+        failed = self.failed
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "attempts": attempts,
+                "succeeded": succeeded,
+                "failed": failed,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        attempts = d.pop("attempts")
+
+        succeeded = d.pop("succeeded")
+
+        failed = d.pop("failed")
+
+        stats_totals = cls(
+            attempts=attempts,
+            succeeded=succeeded,
+            failed=failed,
+        )
+
+        stats_totals.additional_properties = d
+        return stats_totals
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
