@@ -101,16 +101,9 @@ async fn lane<J: BatchJob>(db: Db, intake: Arc<Mutex<Intake<J>>>) {
     }
 }
 
-/// Writes the jobs; a row dated where the history has no partition yet gets one made, and
-/// the batch is written again (a few times at most: each retry makes one partition).
+/// Writes the jobs, making any history partition they find missing (`partitions::writing`).
 async fn write<J: BatchJob>(db: &Db, jobs: &[J]) -> StoreResult<Vec<J::Output>> {
-    let mut made = 0;
-    loop {
-        match J::write(db, jobs).await {
-            Err(e) if made < 4 && partitions::made_missing(db, &e).await? => made += 1,
-            written => return written,
-        }
-    }
+    partitions::writing(db, || J::write(db, jobs)).await
 }
 
 /// Waits for at least one job, then takes whatever else is queued (held-over jobs first), up to

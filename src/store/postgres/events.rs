@@ -14,13 +14,7 @@ use crate::store::rows::{Columns, Subscriber, delivery_summary_from, event_colum
 use crate::store::{DeliverySummary, Event, Ingested, NewEvent, StoreResult};
 
 pub async fn ingest(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> {
-    let mut made = 0;
-    loop {
-        match ingest_once(store, event).await {
-            Err(e) if made < 2 && partitions::made_missing(&store.db, &e).await? => made += 1,
-            done => return done,
-        }
-    }
+    partitions::writing(&store.db, || ingest_once(store, event)).await
 }
 
 async fn ingest_once(store: &PgStore, event: &NewEvent) -> StoreResult<Ingested> {

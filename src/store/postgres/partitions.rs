@@ -175,9 +175,25 @@ pub async fn cover(url: &str, from: Millis, to: Millis) -> StoreResult<()> {
     Ok(())
 }
 
+/// Runs `write`, and again after making the partition it found missing (a row dated where the
+/// history has none yet); a few times at most, since each retry makes one.
+pub(super) async fn writing<T, F, Fut>(db: &Db, mut write: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = StoreResult<T>>,
+{
+    let mut made = 0;
+    loop {
+        match write().await {
+            Err(e) if made < 4 && made_missing(db, &e).await? => made += 1,
+            done => return done,
+        }
+    }
+}
+
 /// When `error` is a write that found no partition for its row, makes that partition and says
 /// so (the caller writes again); `false` for any other error.
-pub(super) async fn made_missing(db: &Db, error: &StoreError) -> StoreResult<bool> {
+async fn made_missing(db: &Db, error: &StoreError) -> StoreResult<bool> {
     let Some(at) = missing_partition(error) else {
         return Ok(false);
     };

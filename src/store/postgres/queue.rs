@@ -111,13 +111,7 @@ pub async fn create_test_delivery(
     store: &PgStore,
     t: &NewTestDelivery,
 ) -> StoreResult<Option<Claimed>> {
-    let mut made = 0;
-    loop {
-        match create_test_delivery_once(store, t).await {
-            Err(e) if made < 2 && partitions::made_missing(&store.db, &e).await? => made += 1,
-            done => return done,
-        }
-    }
+    partitions::writing(&store.db, || create_test_delivery_once(store, t)).await
 }
 
 async fn create_test_delivery_once(
