@@ -48,6 +48,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009", "portal"),
     migration!(10, "0010", "attempt_stats"),
     migration!(11, "0011", "lean_deliveries"),
+    migration!(12, "0012", "lean_indexes"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

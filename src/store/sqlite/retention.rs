@@ -24,7 +24,9 @@ pub fn prune(conn: &Connection, cutoff: Millis, limit: u32) -> StoreResult<u64> 
         .execute(params![cutoff, limit])?;
     if pruned > 0 {
         for sql in [
-            "DELETE FROM attempts WHERE event_id IN (SELECT id FROM temp.pruned)",
+            // Through the events' deliveries: attempts have no index by event (migration 0012).
+            "DELETE FROM attempts WHERE delivery_id IN
+                 (SELECT d.id FROM deliveries d WHERE d.event_id IN (SELECT id FROM temp.pruned))",
             "DELETE FROM deliveries WHERE event_id IN (SELECT id FROM temp.pruned)",
             "DELETE FROM events WHERE id IN (SELECT id FROM temp.pruned)",
         ] {
