@@ -124,7 +124,7 @@ async fn claim_in(
     req: &ClaimRequest,
     shares: &[(String, u32)],
     restricted: &HashSet<String>,
-) -> StoreResult<(Vec<PgRow>, Payloads)> {
+) -> StoreResult<(Vec<PgRow>, LeasedEvents)> {
     let locked = lock_restricted(conn, shares, restricted).await?;
     let mut wanted = Wanted::default();
     for (id, n) in shares {
@@ -144,14 +144,8 @@ async fn claim_in(
         }
     }
     let leased = lease(conn, req, &wanted).await?;
-    // Read before the cut: the row that carries an event's payload may be one it leaves out.
-    let mut payloads = Payloads::new();
-    for row in &leased {
-        if let Some(payload) = row.opt_text("payload")? {
-            payloads.insert(row.text("event_id")?, payload.into());
-        }
-    }
-    let (kept, over) = within_bytes(leased, shares, req.budget.max_bytes)?;
+    let events = events_of(conn, &leased).await?;
+    let (kept, over) = within_bytes(leased, &events, shares, req.budget.max_bytes)?;
     if !over.is_empty() {
         query("UPDATE pending_deliveries SET next_attempt_at = $1, lease_owner = NULL WHERE seq = ANY($2)")
             .bind(req.now)
@@ -176,11 +170,19 @@ async fn claim_in(
             .await?;
         }
     }
-    Ok((kept, payloads))
+    Ok((kept, events))
 }
 
-/// Each leased event's payload, one buffer shared by its deliveries.
-type Payloads = HashMap<String, Arc<str>>;
+/// What an attempt needs of a leased delivery's event; its payload is one buffer shared by the
+/// event's deliveries.
+struct LeasedEvent {
+    event_type: String,
+    traceparent: Option<String>,
+    payload: Arc<str>,
+}
+
+/// The leased deliveries' events, each once, by id.
+type LeasedEvents = HashMap<String, LeasedEvent>;
 
 /// What the lease asks of each webhook: how many of its oldest due deliveries (only its oldest
 /// pending one, once due, when it is ordered).
@@ -222,7 +224,9 @@ async fn lock_restricted(
 /// Leases what `wanted` asks, skipping rows another process is claiming right now, moving each
 /// to its lease's end (longer by as much as its webhook's own timeout exceeds the default, so
 /// a live attempt never outlasts its lease); returns the rows with what an attempt needs of
-/// their event and webhook, and each payload's size (from the value's header, not the value).
+/// their webhook. Their events are read by the next statement (`events_of`): joined here, the
+/// planner would weigh every partition of `events` at each claim (PostgreSQL plans this
+/// statement afresh each time), 1.4 ms with 5 partitions and 3.8 ms with 35.
 async fn lease(
     conn: &mut PgConnection,
     req: &ClaimRequest,
@@ -254,19 +258,13 @@ async fn lease(
              RETURNING d.seq, d.id, d.workspace_id, d.webhook_id, d.event_id, d.next_trigger,
                  d.attempts, d.lease_token, d.retry_schedule, d.next_attempt_at AS lease_until,
                  d.event_created_at)
-         SELECT l.*, e.event_type, e.traceparent, w.url, w.headers, w.timeout_ms,
-             octet_length(e.payload)::BIGINT AS payload_bytes,
+         SELECT l.*, w.url, w.headers, w.timeout_ms,
              -- The secrets that sign now, newest first, in the same round trip.
              ARRAY(SELECT s.secret FROM webhook_secrets s
                    WHERE s.webhook_id = l.webhook_id
                      AND (s.expires_at IS NULL OR s.expires_at > $7)
-                   ORDER BY s.created_at DESC) AS secrets,
-             -- Each payload once, however many of its event's deliveries are leased.
-             CASE WHEN row_number() OVER (PARTITION BY l.event_id) = 1 THEN e.payload END
-                 AS payload
-         -- The event's creation time names its partition: one index probe, not one per day.
-         FROM leased l LEFT JOIN events e ON e.id = l.event_id AND e.created_at = l.event_created_at
-             LEFT JOIN webhooks w ON w.id = l.webhook_id
+                   ORDER BY s.created_at DESC) AS secrets
+         FROM leased l LEFT JOIN webhooks w ON w.id = l.webhook_id
          ORDER BY l.webhook_id, l.lease_until, l.seq",
     )
     .bind(req.lease_until)
@@ -281,10 +279,51 @@ async fn lease(
     Ok(rows)
 }
 
+/// The leased deliveries' events, each read once. Their creation times bound the partitions
+/// to read: given as values, the planner drops the other partitions before planning (usually
+/// all but one), where a join on them would plan, lock and open every day's partition.
+async fn events_of(conn: &mut PgConnection, leased: &[PgRow]) -> StoreResult<LeasedEvents> {
+    let mut ids = Vec::new();
+    let mut seen = HashSet::new();
+    let (mut oldest, mut newest) = (i64::MAX, i64::MIN);
+    for row in leased {
+        let id = row.text("event_id")?;
+        let created_at = row.int("event_created_at")?;
+        oldest = oldest.min(created_at);
+        newest = newest.max(created_at);
+        if seen.insert(id.clone()) {
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() {
+        return Ok(LeasedEvents::new());
+    }
+    let rows = query(
+        "SELECT e.id, e.event_type, e.traceparent, e.payload FROM events e
+         WHERE e.created_at BETWEEN $2 AND $3 AND e.id = ANY($1)",
+    )
+    .bind(&ids)
+    .bind(oldest)
+    .bind(newest)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut events = LeasedEvents::with_capacity(rows.len());
+    for row in &rows {
+        let event = LeasedEvent {
+            event_type: row.text("event_type")?,
+            traceparent: row.opt_text("traceparent")?,
+            payload: row.text("payload")?.into(),
+        };
+        events.insert(row.text("id")?, event);
+    }
+    Ok(events)
+}
+
 /// The leased rows in the order their attempts should start (one per webhook per round, in
 /// `shares`' order), within the byte cap, and the `seq`s of those past it.
 fn within_bytes(
     leased: Vec<PgRow>,
+    events: &LeasedEvents,
     shares: &[(String, u32)],
     max_bytes: u64,
 ) -> StoreResult<(Vec<PgRow>, Vec<i64>)> {
@@ -296,11 +335,12 @@ fn within_bytes(
     let mut per_webhook: Vec<Vec<Candidate>> = vec![Vec::new(); shares.len()];
     let mut by_seq = HashMap::with_capacity(leased.len());
     for row in leased {
+        let event_id = row.text("event_id")?;
         let candidate = Candidate {
             seq: row.int("seq")?,
             webhook_id: row.text("webhook_id")?,
-            event_id: row.text("event_id")?,
-            payload_bytes: row.opt_int("payload_bytes")?.unwrap_or(0).max(0) as u64,
+            payload_bytes: events.get(&event_id).map_or(0, |e| e.payload.len() as u64),
+            event_id,
         };
         if let Some(i) = position.get(candidate.webhook_id.as_str()) {
             per_webhook[*i].push(candidate.clone());
@@ -321,7 +361,7 @@ fn within_bytes(
 async fn claimed_from(
     store: &PgStore,
     leased: &[PgRow],
-    payloads: &Payloads,
+    events: &LeasedEvents,
 ) -> StoreResult<Vec<Claimed>> {
     // Each webhook's secrets opened once, however many of its deliveries were leased.
     let mut signing: HashMap<String, Vec<Secret>> = HashMap::new();
@@ -340,11 +380,7 @@ async fn claimed_from(
     for row in leased {
         let webhook_id = row.text("webhook_id")?;
         let event_id = row.text("event_id")?;
-        let (Some(url), Some(event_type), Some(payload)) = (
-            row.opt_text("url")?,
-            row.opt_text("event_type")?,
-            payloads.get(&event_id).cloned(),
-        ) else {
+        let (Some(url), Some(event)) = (row.opt_text("url")?, events.get(&event_id)) else {
             return Err(StoreError::internal(format!(
                 "delivery of {event_id} lost its webhook or event"
             )));
@@ -352,18 +388,18 @@ async fn claimed_from(
         claimed.push(Claimed {
             delivery_id: row.text("id")?,
             workspace_id: row.text("workspace_id")?,
-            event_id,
-            event_type,
+            event_type: event.event_type.clone(),
             url,
-            payload,
+            payload: event.payload.clone(),
             secrets: signing.get(&webhook_id).cloned().unwrap_or_default(),
             trigger: Trigger::parse(&row.text("next_trigger")?).unwrap_or(Trigger::Retry),
             attempts: row.int("attempts")? as u32,
             lease_token: row.int("lease_token")?,
             lease_until: row.int("lease_until")?,
-            traceparent: row.opt_text("traceparent")?,
+            traceparent: event.traceparent.clone(),
             webhook: claim_options_from(row)?,
             webhook_id,
+            event_id,
         });
     }
     Ok(claimed)
